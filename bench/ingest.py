@@ -1,0 +1,82 @@
+"""Ingest benchmark: time `custhub run` on generated exhibition sign-up CSVs and report peak memory.
+
+    python bench/ingest.py                       # 100k, 300k and 1,000,000 rows on SQLite
+    python bench/ingest.py --sizes 1000000       # one size
+    python bench/ingest.py --store postgresql+psycopg://postgres@127.0.0.1:5432/bench
+
+Each size runs in a fresh store and a fresh child process, so the peak RSS printed is that run's
+own. Memory that stays flat as the file grows shows the read is streamed in batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.datagen import bad_row_count, write_csv  # noqa: E402
+
+
+def run_once(rows: int, workdir: Path, store_url: str | None, batch_size: int) -> dict[str, float]:
+    data = workdir / f"signups_{rows}.csv"
+    if not data.exists():
+        started = time.perf_counter()
+        write_csv(data, rows)
+        print(f"  generated {rows:,} rows ({data.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+    url = store_url or f"sqlite:///{workdir / f'store_{rows}.db'}"
+    config = {"version": 1, "store": {"url": url}, "ingest": {"batch_size": batch_size},
+              "connections": {"expo": {
+                  "source": "file",
+                  "config": {"files": [{"path": str(data), "stream": "signups", "primary_key": ["序号"]}]},
+                  "streams": {"signups": {"mapping": "exhibition_signup"}}}}}
+    config_path = workdir / f"custhub_{rows}.yaml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    cmd = [sys.executable, "-c",
+           "import resource, sys\n"
+           "from hub.cli import main\n"
+           "try:\n    main(sys.argv[1:])\n"
+           "finally:\n    print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n",
+           "--config", str(config_path), "run"]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"custhub run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    maxrss_kb = int(next(line.split()[1] for line in proc.stderr.splitlines() if line.startswith("MAXRSS")))
+    return {"rows": rows, "seconds": elapsed, "rate": rows / elapsed, "rss_mb": maxrss_kb / 1024,
+            "quarantined": bad_row_count(rows)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
+    parser.add_argument("--store", help="store URL (default: a fresh SQLite file per size)")
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--workdir", type=Path, help="keep generated files here (default: a temp dir)")
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="custhub-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"custhub ingest benchmark: {os.cpu_count()} cores, Python {sys.version.split()[0]}, workdir {workdir}")
+    results = []
+    for rows in args.sizes:
+        print(f"- {rows:,} rows")
+        result = run_once(rows, workdir, args.store, args.batch_size)
+        results.append(result)
+        print(f"  {result['seconds']:.1f} s end to end, {result['rate']:,.0f} records/s, "
+              f"peak RSS {result['rss_mb']:.0f} MB, {result['quarantined']:,} quarantined")
+    print("\n| rows | seconds | records/s | peak RSS (MB) |\n| ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(f"| {r['rows']:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['rss_mb']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The ``custhub`` command line. Errors become one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+import typer
+
+from hub.cli import connectors_cmd, plugins_cmd, quarantine_cmd, run_cmd, setup_cmd
+from hub.cli.common import ConfigOption, err_console
+from hub.errors import CusthubError
+
+app = typer.Typer(name="custhub", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False,  # tracebacks with locals could print customer data
+                  help="custhub: customer records from every channel into one clean store.")
+
+
+@app.callback()
+def _root(ctx: typer.Context, config: ConfigOption = None,
+          verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details.")) -> None:
+    ctx.obj = {"config": config}
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+setup_cmd.register(app)
+run_cmd.register(app)
+plugins_cmd.register(app)
+app.add_typer(quarantine_cmd.app, name="quarantine")
+app.add_typer(connectors_cmd.app, name="connectors")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        code = app(args=argv, prog_name="custhub", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CusthubError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: one line, no traceback (it may hold customer data)
+        if os.environ.get("CUSTHUB_DEBUG"):
+            raise
+        err_console.print(f"[red]error:[/red] internal error ({type(exc).__name__}); "
+                          "set CUSTHUB_DEBUG=1 to see the traceback", highlight=False)
+        sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+__all__ = ["app", "main"]

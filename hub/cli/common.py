@@ -1,0 +1,31 @@
+"""What every CLI command shares: the console, the config option, opening the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hub.config import Config, load_config
+from hub.store import Store
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (default: ./custhub.yaml, then the bundled example).",
+                 show_default=False),
+]
+
+
+def get_config(ctx: typer.Context, config: Path | None) -> Config:
+    """The config named on this command, else on ``custhub --config``, else the default."""
+    chosen = config or (ctx.find_root().obj or {}).get("config")
+    return load_config(chosen)
+
+
+def open_store(config: Config) -> Store:
+    return Store.open(config.store_url)

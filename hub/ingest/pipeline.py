@@ -1,0 +1,240 @@
+"""Ingest one connection: read its source, then map, clean and store every stream it selects.
+
+Records are committed in batches; a STATE message is committed in the same transaction as every
+record of its stream read before it, so a crash at any point resumes without loss, and the
+idempotent upsert turns re-read records into no-ops. A failing stream is reported and the others go
+on (their records and state are committed independently).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.cleaning import Cleaner
+from hub.config import Config, Connection
+from hub.errors import ConfigError, CusthubError
+from hub.ingest.processor import StreamProcessor
+from hub.mapping import Mapping, find_mapping, load_mapping
+from hub.protocol import GLOBAL_STATE_KEY, ConfigUpdate, Log, Record, State, StreamFailure
+from hub.sources import source_for
+from hub.store import Store, records, runs
+from hub.store.runs import StreamCounts
+
+log = logging.getLogger("custhub.ingest")
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    connection: str
+    status: str
+    streams: dict[str, StreamCounts] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def totals(self) -> StreamCounts:
+        total = StreamCounts()
+        for c in self.streams.values():
+            total.read += c.read
+            total.inserted += c.inserted
+            total.updated += c.updated
+            total.unchanged += c.unchanged
+            total.quarantined += c.quarantined
+        return total
+
+
+def mapping_for(config: Config, name: str) -> Mapping:
+    path = find_mapping(name, config.mappings_dirs)
+    if path is None:
+        raise ConfigError(f"mapping '{name}' not found", file=str(config.file))
+    return load_mapping(path)
+
+
+def mapping_digest(mapping: Mapping) -> str:
+    return hashlib.sha1(mapping.path.read_bytes(), usedforsecurity=False).hexdigest()[:16]
+
+
+def source_config(config: Config, store: Store, connection: Connection, spec: dict[str, Any]) -> dict[str, Any]:
+    """The connection's source config with secrets resolved, rotated values applied, base_dir set."""
+    resolved = config.resolve(connection.config)
+    with store.reading() as conn:
+        rotated = runs.load_connector_config(conn, connection.name)
+    if rotated:
+        resolved.update(rotated)
+    if "base_dir" in spec.get("properties", {}) and "base_dir" not in resolved:
+        resolved["base_dir"] = str(config.base_dir)
+    return resolved
+
+
+def stream_primary_keys(config: Config, connection: Connection, source: Any,
+                        src_config: dict[str, Any]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Each selected stream's primary key: declared in the config, else defined by the source."""
+    declared = {s.name: s.primary_key for s in connection.streams.values()}
+    if all(declared.values()):
+        return declared
+    discovered = {info.name: info for info in source.discover(src_config)}
+    keys = {}
+    for name, pk in declared.items():
+        where = f"connections.{connection.name}.streams.{name}"
+        info = discovered.get(name)
+        if info is None:
+            raise ConfigError(f"the source has no stream '{name}'", file=str(config.file), path=where,
+                              fix="streams offered: " + ", ".join(sorted(discovered)))
+        keys[name] = pk or info.source_defined_primary_key
+        if not keys[name]:
+            raise ConfigError("stream has no primary key", file=str(config.file), path=f"{where}.primary_key",
+                              fix="declare primary_key, e.g. [[id]]")
+    return keys
+
+
+class _StreamRun:
+    def __init__(self, processor: StreamProcessor, batch_size: int) -> None:
+        self.processor = processor
+        self.batch_size = batch_size
+        self.buffer: list[dict[str, Any]] = []
+        self.counts = StreamCounts()
+        self.has_open_quarantine = True
+
+
+class IngestRun:
+    """One run of one connection."""
+
+    def __init__(self, config: Config, store: Store, connection: Connection, *,
+                 progress: ProgressCallback | None = None, full_refresh: bool = False) -> None:
+        self.config, self.store, self.connection = config, store, connection
+        self.progress = progress
+        self.full_refresh = full_refresh
+        self.streams: dict[str, _StreamRun] = {}
+        self.run_id = 0
+
+    def execute(self) -> RunResult:
+        source = source_for(self.connection)
+        cleaner = Cleaner(default_region=self.config.default_region)
+        selections = [s.selection() for s in self.connection.streams.values()]
+        src_config = source_config(self.config, self.store, self.connection, source.spec())
+        primary_keys = stream_primary_keys(self.config, self.connection, source, src_config)
+        for stream in self.connection.streams.values():
+            mapping = mapping_for(self.config, stream.mapping)
+            processor = StreamProcessor(self.connection.name, stream.name, mapping, cleaner,
+                                        primary_keys[stream.name], mapping_digest(mapping))
+            self.streams[stream.name] = _StreamRun(processor, self.config.batch_size)
+        with self.store.transaction() as conn:
+            self.run_id = runs.start_run(conn, "ingest", self.connection.name)
+            state = {} if self.full_refresh else runs.load_state(conn, self.connection.name)
+            for name, stream in self.streams.items():
+                stream.has_open_quarantine = records.open_quarantine_count(conn, self.connection.name, name) > 0
+        error = None
+        try:
+            self._consume(source.read(src_config, selections, state))
+        except CusthubError as exc:
+            error = str(exc)
+            self._flush_all()
+        except BaseException:
+            self._flush_all()
+            self._finish("failed", "interrupted")
+            raise
+        else:
+            self._flush_all()
+        return self._finish(*self._outcome(error))
+
+    def _consume(self, messages: Any) -> None:
+        seen = 0
+        for message in messages:
+            if isinstance(message, Record):
+                stream = self.streams.get(message.stream)
+                if stream is None:
+                    continue
+                stream.buffer.append(message.data)
+                stream.counts.read += 1
+                if len(stream.buffer) >= stream.batch_size:
+                    self._flush(message.stream, None)
+                seen += 1
+                if self.progress and seen % 1000 == 0:
+                    self.progress(1000)
+            elif isinstance(message, State):
+                if message.stream == GLOBAL_STATE_KEY:
+                    self._flush_all()
+                    with self.store.transaction() as conn:
+                        runs.save_state(conn, self.connection.name, GLOBAL_STATE_KEY, message.message,
+                                        self.run_id)
+                elif message.stream in self.streams:
+                    self._flush(message.stream, message.message)
+            elif isinstance(message, StreamFailure):
+                self._fail(message)
+            elif isinstance(message, ConfigUpdate):
+                with self.store.transaction() as conn:
+                    runs.save_connector_config(conn, self.connection.name, message.config)
+            elif isinstance(message, Log):
+                log.debug("source %s: %s", self.connection.name, message.message)
+        if self.progress and seen % 1000:
+            self.progress(seen % 1000)
+
+    def _fail(self, failure: StreamFailure) -> None:
+        targets = [failure.stream] if failure.stream in self.streams else list(self.streams)
+        for name in targets:
+            self._flush(name, None)
+            counts = self.streams[name].counts
+            counts.status, counts.error = "failed", failure.message
+        log.warning("connection %s: stream %s failed: %s", self.connection.name, failure.stream or "*",
+                    failure.message)
+
+    def _flush_all(self) -> None:
+        for name in self.streams:
+            self._flush(name, None)
+
+    def _flush(self, name: str, state: dict[str, Any] | None) -> None:
+        stream = self.streams[name]
+        if not stream.buffer and state is None:
+            return
+        batch, stream.buffer = stream.buffer, []
+        now = datetime.now(UTC)
+        good, bad = stream.processor.process(batch, now.isoformat(timespec="seconds"))
+        with self.store.transaction() as conn:
+            counts = records.write_records(conn, self.connection.name, name, good, self.run_id, now)
+            if bad:
+                records.write_quarantine(conn, self.connection.name, name, bad, self.run_id, now)
+                stream.has_open_quarantine = True
+            if good and stream.has_open_quarantine:
+                records.resolve_quarantined(conn, self.connection.name, name, [g.source_pk for g in good], now)
+            if state is not None:
+                runs.save_state(conn, self.connection.name, name, state, self.run_id)
+            c = stream.counts
+            c.inserted += counts.inserted
+            c.updated += counts.updated
+            c.unchanged += counts.unchanged
+            c.quarantined += len(bad)
+            runs.save_stream_counts(conn, self.run_id, name, c)
+
+    def _outcome(self, error: str | None) -> tuple[str, str | None]:
+        failed = [n for n, s in self.streams.items() if s.counts.status == "failed"]
+        if error:
+            return "failed", error
+        if not failed:
+            return "succeeded", None
+        if len(failed) == len(self.streams):
+            return "failed", "; ".join(f"{n}: {self.streams[n].counts.error}" for n in failed)
+        return "partial", "; ".join(f"{n}: {self.streams[n].counts.error}" for n in failed)
+
+    def _finish(self, status: str, error: str | None) -> RunResult:
+        result = RunResult(self.run_id, self.connection.name, status,
+                           {n: s.counts for n, s in self.streams.items()}, error)
+        with self.store.transaction() as conn:
+            for name, stream in self.streams.items():
+                if stream.counts.status == "running":
+                    stream.counts.status = "succeeded" if status != "failed" or not error else "failed"
+                runs.save_stream_counts(conn, self.run_id, name, stream.counts)
+            runs.finish_run(conn, self.run_id, status, result.totals, error)
+        return result
+
+
+def run_connection(config: Config, store: Store, name: str, *, progress: ProgressCallback | None = None,
+                   full_refresh: bool = False) -> RunResult:
+    """Ingest connection ``name`` once; returns the run's outcome (never raises for a stream failure)."""
+    return IngestRun(config, store, config.connection(name), progress=progress,
+                     full_refresh=full_refresh).execute()

@@ -1,0 +1,503 @@
+"""Run an ``airbyte-cdk`` source in-process as a ``hub.connectors.SourceConnector``.
+
+``CdkSourceConnector`` wraps a factory that builds a CDK ``Source`` from (config, configured
+catalog, state) and speaks ``hub.protocol`` to the hub. It guards against the traps of embedding
+the CDK (``reference/connector-frameworks.md`` §3.1):
+
+* ``airbyte_cdk`` is imported lazily, on the first operation, because the import takes ~3 s;
+  the import replaces the root logger's handlers with a JSON printer on stdout and the CDK
+  installs its own ``sys.excepthook``. Both are put back after the import and after every
+  operation.
+* A fresh source is built per operation, and config, catalog and state go to its constructor
+  as well as to ``read()`` (declarative sources ignore ``read()``'s state).
+* Rotated configs (single-use OAuth refresh tokens) are *printed* by the CDK. While a source
+  runs, ``sys.stdout`` is routed into a line parser (``_StdoutRouter``) that turns those CONTROL
+  lines into ``ConfigUpdate`` messages, so a rotated token is not lost, and no CDK output reaches
+  the real stdout.
+* A failed stream arrives as a TRACE ERROR message, and ``AbstractSource.read`` then raises an
+  ``AirbyteTracedException`` summing the failures up: both become ``StreamFailure`` messages
+  (the summary only when no failure was reported already), never an exception.
+
+A stream implemented for this runner raises ``hub.errors`` exceptions wrapped by
+``traced_error`` so that the failure type survives the CDK: fatal errors become
+``config_error``, retriable ones ``transient_error``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from hub.errors import ConnectorError, CusthubError, FatalError, RetriableError
+from hub.protocol import (
+    GLOBAL_STATE_KEY,
+    CheckResult,
+    ConfigUpdate,
+    Log,
+    Message,
+    Record,
+    State,
+    StreamFailure,
+    StreamInfo,
+    StreamSelection,
+)
+
+__all__ = ["CdkSourceConnector", "SourceFactory", "traced_error"]
+
+# (config, configured catalog or None, state messages) -> an airbyte_cdk Source
+SourceFactory = Callable[[Mapping[str, Any], Any, list[Any]], Any]
+
+_GENERIC_CDK_MESSAGE = "Something went wrong in the connector"
+_cdk_names: SimpleNamespace | None = None
+_import_lock = threading.Lock()
+
+
+class CdkSourceConnector:
+    """A source connector backed by an in-process ``airbyte-cdk`` source.
+
+    ``make_source(config, catalog, state)`` builds the CDK source; ``catalog`` is None for
+    ``check`` and ``discover`` and ``state`` is a list of ``AirbyteStateMessage``.
+    """
+
+    def __init__(self, name: str, description: str, spec: dict[str, Any],
+                 make_source: SourceFactory) -> None:
+        self.name = name
+        self.description = description
+        self._spec = spec
+        self._make_source = make_source
+
+    def __repr__(self) -> str:
+        return f"CdkSourceConnector({self.name!r})"
+
+    def spec(self) -> dict[str, Any]:
+        return copy.deepcopy(self._spec)
+
+    def check(self, config: Mapping[str, Any]) -> CheckResult:
+        cdk = _cdk()
+        try:
+            with _cdk_call(cdk, self.name, "check"):
+                source = self._make_source(config, None, [])
+                status = source.check(self._logger(), config)
+        except CusthubError as error:
+            return CheckResult(False, _one_line(str(error)))
+        except cdk.AirbyteTracedException as error:
+            return CheckResult(False, _one_line(_traced_message(error)))
+        ok = status.status == cdk.Status.SUCCEEDED
+        return CheckResult(ok, _one_line(status.message or ("" if ok else "check failed")))
+
+    def discover(self, config: Mapping[str, Any]) -> list[StreamInfo]:
+        cdk = _cdk()
+        try:
+            with _cdk_call(cdk, self.name, "discover"):
+                catalog = self._make_source(config, None, []).discover(self._logger(), config)
+        except cdk.AirbyteTracedException as error:
+            raise ConnectorError(f"source '{self.name}': discover failed: "
+                                 f"{_one_line(_traced_message(error))}") from None
+        return [_stream_info(stream) for stream in catalog.streams]
+
+    def read(self, config: Mapping[str, Any], streams: Iterable[StreamSelection],
+             state: Mapping[str, dict[str, Any]]) -> Iterator[Message]:
+        """Read ``streams``; ``state`` maps a stream name (or ``GLOBAL_STATE_KEY``) to STATE JSON."""
+        cdk = _cdk()
+        selections = list(streams)
+        if not selections:
+            return
+        catalog = _configured_catalog(cdk, selections)
+        state_messages = [cdk.AirbyteStateMessageSerializer.load(message) for message in state.values()]
+        host = _HostWiring.snapshot()
+        tap = _StdoutTap()
+        _STDOUT.attach(tap)
+        try:
+            tap.enter_source()
+            try:
+                source = self._make_source(config, catalog, state_messages)
+            except cdk.AirbyteTracedException as error:
+                source = None
+                failure = _failure_from_exception(error)
+            finally:
+                tap.leave_source()
+                host.undo_cdk_rewiring(cdk)
+            if source is None:
+                yield failure
+            else:
+                yield from self._messages(cdk, tap, source.read(self._logger(), config, catalog,
+                                                                 state_messages))
+            _STDOUT.detach(tap)
+            yield from _parse_lines(cdk, tap.finish())
+        finally:
+            _STDOUT.detach(tap)
+            host.undo_cdk_rewiring(cdk)
+
+    def _messages(self, cdk: SimpleNamespace, tap: _StdoutTap,
+                  cdk_messages: Iterable[Any]) -> Iterator[Message]:
+        """Translate the CDK's messages, pulling each one with stdout captured."""
+        iterator = iter(cdk_messages)
+        failures_reported = False
+        while True:
+            tap.enter_source()
+            try:
+                cdk_message = next(iterator)
+            except StopIteration:
+                return
+            except cdk.AirbyteTracedException as error:
+                cdk_message = error
+            finally:
+                tap.leave_source()
+            if tap.has_lines():
+                yield from _parse_lines(cdk, tap.take_lines())
+            if isinstance(cdk_message, cdk.AirbyteTracedException):
+                # AbstractSource.read raises this last, summing up the failures reported before.
+                failure = _failure_from_exception(cdk_message)
+                if failure.stream is not None or not failures_reported:
+                    yield failure
+                return
+            message = _translate(cdk, cdk_message)
+            if message is not None:
+                failures_reported = failures_reported or isinstance(message, StreamFailure)
+                yield message
+
+    def _logger(self) -> logging.Logger:
+        logger = logging.getLogger(f"custhub.source.{self.name}")
+        if not any(isinstance(f, _QuietCdk) for f in logger.filters):
+            logger.addFilter(_QuietCdk())
+        return logger
+
+
+def traced_error(error: CusthubError) -> Exception:
+    """``error`` as an ``AirbyteTracedException`` whose failure type says what the hub should do.
+
+    Raise it from a CDK stream (``raise traced_error(exc) from exc``): the CDK reports a plain
+    exception as a ``system_error`` with a generic message.
+    """
+    cdk = _cdk()
+    if isinstance(error, FatalError):
+        failure_type = cdk.FailureType.config_error
+    elif isinstance(error, RetriableError):
+        failure_type = cdk.FailureType.transient_error
+    else:
+        failure_type = cdk.FailureType.system_error
+    text = _one_line(str(error))
+    return cdk.AirbyteTracedException(internal_message=text, message=text, failure_type=failure_type,
+                                      exception=error)
+
+
+# --- the lazy CDK import and the host process wiring it changes ---------------------------------
+
+
+def _cdk() -> SimpleNamespace:
+    """The CDK names this module uses, imported on first use with the host's wiring restored."""
+    global _cdk_names
+    if _cdk_names is not None:
+        return _cdk_names
+    with _import_lock:
+        if _cdk_names is None:
+            host = _HostWiring.snapshot()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # the CDK's own experimental/deprecation notices
+                    import airbyte_cdk.models as models
+                    from airbyte_cdk.logger import PRINT_BUFFER, AirbyteLogFormatter
+                    from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+            finally:
+                host.restore()
+            _cdk_names = SimpleNamespace(
+                models=models,
+                AirbyteTracedException=AirbyteTracedException,
+                AirbyteLogFormatter=AirbyteLogFormatter,
+                PRINT_BUFFER=PRINT_BUFFER,
+                AirbyteMessageSerializer=models.AirbyteMessageSerializer,
+                AirbyteStateMessageSerializer=models.AirbyteStateMessageSerializer,
+                FailureType=models.FailureType,
+                Status=models.Status,
+                Type=models.Type,
+            )
+    return _cdk_names
+
+
+@dataclass
+class _HostWiring:
+    """The process-wide settings that the CDK rewires: root logging and ``sys.excepthook``."""
+
+    root_handlers: list[logging.Handler]
+    root_level: int
+    airbyte_level: int
+    excepthook: Any
+
+    @classmethod
+    def snapshot(cls) -> _HostWiring:
+        root = logging.getLogger()
+        return cls(list(root.handlers), root.level, logging.getLogger("airbyte").level, sys.excepthook)
+
+    def restore(self) -> None:
+        root = logging.getLogger()
+        root.handlers[:] = self.root_handlers
+        root.setLevel(self.root_level)
+        logging.getLogger("airbyte").setLevel(self.airbyte_level)
+        sys.excepthook = self.excepthook
+
+    def undo_cdk_rewiring(self, cdk: SimpleNamespace) -> None:
+        """Restore what the CDK changed since the snapshot, leaving the host's own changes alone."""
+        root = logging.getLogger()
+        if any(_is_cdk_handler(cdk, handler) for handler in root.handlers):
+            root.handlers[:] = self.root_handlers
+            root.setLevel(self.root_level)
+            logging.getLogger("airbyte").setLevel(self.airbyte_level)
+        if getattr(sys.excepthook, "__module__", "").startswith("airbyte_cdk"):
+            sys.excepthook = self.excepthook
+
+
+def _is_cdk_handler(cdk: SimpleNamespace, handler: logging.Handler) -> bool:
+    return (isinstance(handler.formatter, cdk.AirbyteLogFormatter)
+            or getattr(handler, "stream", None) is cdk.PRINT_BUFFER)
+
+
+@contextlib.contextmanager
+def _cdk_call(cdk: SimpleNamespace, name: str, operation: str) -> Iterator[None]:
+    """Run one short CDK operation with stdout captured and the host's wiring kept."""
+    host = _HostWiring.snapshot()
+    tap = _StdoutTap()
+    _STDOUT.attach(tap)
+    try:
+        tap.enter_source()
+        yield
+    finally:
+        _STDOUT.detach(tap)
+        host.undo_cdk_rewiring(cdk)
+        for message in _parse_lines(cdk, tap.finish()):
+            if isinstance(message, ConfigUpdate):
+                logging.getLogger(__name__).warning(
+                    "source '%s' rotated its config during %s; the update cannot be saved outside a read",
+                    name, operation)
+            elif isinstance(message, Log):
+                logging.getLogger(f"custhub.source.{name}").info("%s", message.message)
+
+
+class _QuietCdk(logging.Filter):
+    """Keep the CDK's chatter out of the hub's log unless debugging.
+
+    The CDK logs progress at INFO (including every stream's state) and a traceback for each failed
+    stream; the hub reports both itself, as ``State`` and ``StreamFailure`` messages. Warnings
+    without a traceback pass.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info or record.levelno < logging.WARNING:
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+class _StdoutTap:
+    """What one operation's source printed, collected line by line."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._partial = ""
+        self._lines: list[str] = []
+        self.consumer: int | None = None  # the thread pulling messages from the source
+        self.running_on: int | None = None  # that thread, while it runs the source's code
+
+    def enter_source(self) -> None:
+        self.consumer = self.running_on = threading.get_ident()
+
+    def leave_source(self) -> None:
+        self.running_on = None
+
+    def capture(self, text: str) -> int:
+        with self._lock:
+            pieces = (self._partial + text).split("\n")
+            self._partial = pieces.pop()
+            self._lines.extend(pieces)
+        return len(text)
+
+    def has_lines(self) -> bool:
+        return bool(self._lines)
+
+    def take_lines(self) -> list[str]:
+        with self._lock:
+            lines, self._lines = self._lines, []
+        return lines
+
+    def finish(self) -> list[str]:
+        """The lines not taken yet, including an unterminated last one."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+            if self._partial:
+                lines.append(self._partial)
+                self._partial = ""
+        return lines
+
+
+class _StdoutRouter:
+    """The one stand-in for ``sys.stdout`` while in-process sources run.
+
+    ``contextlib.redirect_stdout`` is not enough: a read is a generator, so the hub's own output
+    between two messages would be captured, and two reads on two threads would restore each other's
+    stdout in the wrong order. Instead, while any operation is attached, every write is routed:
+
+    * from a thread running a source's code: to that operation;
+    * from a thread consuming an operation's messages (the hub's own output): to the real stdout;
+    * from any other thread (e.g. the CDK's worker pool): to the only operation attached; when
+      several are, nobody can tell whose it is, so it is logged instead (a rotated config among
+      them is reported as lost rather than handed to the wrong connection).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taps: tuple[_StdoutTap, ...] = ()
+        self._stdout: Any = None
+        self._orphans = _StdoutTap()
+
+    def attach(self, tap: _StdoutTap) -> None:
+        with self._lock:
+            if not self._taps:
+                self._stdout = sys.stdout
+                sys.stdout = self
+            self._taps = (*self._taps, tap)
+
+    def detach(self, tap: _StdoutTap) -> None:
+        with self._lock:
+            if tap not in self._taps:
+                return
+            self._taps = tuple(t for t in self._taps if t is not tap)
+            if not self._taps:
+                if sys.stdout is self:
+                    sys.stdout = self._stdout
+                self._stdout = None
+
+    def write(self, text: str) -> int:
+        ident = threading.get_ident()
+        taps = self._taps
+        for tap in taps:
+            if tap.running_on == ident:
+                return tap.capture(text)
+        if not taps or any(tap.consumer == ident for tap in taps):
+            return self._real().write(text)
+        if len(taps) == 1:
+            return taps[0].capture(text)
+        self._orphans.capture(text)
+        _log_orphans(self._orphans.take_lines())
+        return len(text)
+
+    def flush(self) -> None:
+        self._real().flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def _real(self) -> Any:
+        return self._stdout if self._stdout is not None else sys.__stdout__
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+
+_STDOUT = _StdoutRouter()
+
+
+def _log_orphans(lines: list[str]) -> None:
+    logger = logging.getLogger(__name__)
+    for line in lines:
+        if '"CONTROL"' in line:
+            logger.error("a source rotated its config on a worker thread while several in-process reads "
+                         "were running; it cannot be told which connection it belongs to, so it was not "
+                         "saved (run such connections one at a time)")
+        elif line.strip():
+            logger.debug("unattributed source output: %s", line)
+
+
+# --- translation between the CDK and hub.protocol ------------------------------------------------
+
+
+def _configured_catalog(cdk: SimpleNamespace, selections: list[StreamSelection]) -> Any:
+    models = cdk.models
+    streams = []
+    for selection in selections:
+        primary_key = [list(key) for key in selection.primary_key]
+        streams.append(models.ConfiguredAirbyteStream(
+            stream=models.AirbyteStream(
+                name=selection.name, json_schema={},
+                supported_sync_modes=[models.SyncMode.full_refresh, models.SyncMode.incremental]),
+            sync_mode=models.SyncMode(selection.sync_mode),
+            destination_sync_mode=(models.DestinationSyncMode.append_dedup if primary_key
+                                   else models.DestinationSyncMode.append),
+            cursor_field=list(selection.cursor_field) or None,
+            primary_key=primary_key or None,
+        ))
+    return models.ConfiguredAirbyteCatalog(streams=streams)
+
+
+def _stream_info(stream: Any) -> StreamInfo:
+    return StreamInfo(
+        name=stream.name,
+        json_schema=dict(stream.json_schema or {}),
+        supported_sync_modes=tuple(mode.value for mode in stream.supported_sync_modes or ()),
+        source_defined_primary_key=tuple(tuple(key) for key in stream.source_defined_primary_key or ()),
+        default_cursor_field=tuple(stream.default_cursor_field or ()),
+    )
+
+
+def _translate(cdk: SimpleNamespace, message: Any) -> Message | None:
+    kind = message.type
+    types = cdk.Type
+    if kind == types.RECORD:
+        return Record(message.record.stream, message.record.data)
+    if kind == types.STATE:
+        state = message.state
+        stream = (state.stream.stream_descriptor.name
+                  if state.type == cdk.models.AirbyteStateType.STREAM and state.stream else GLOBAL_STATE_KEY)
+        return State(stream, cdk.AirbyteStateMessageSerializer.dump(state))
+    if kind == types.TRACE and message.trace.type == cdk.models.TraceType.ERROR:
+        error = message.trace.error
+        message_text = error.message
+        if not message_text or message_text.startswith(_GENERIC_CDK_MESSAGE):
+            message_text = error.internal_message or message_text
+        stream = error.stream_descriptor.name if error.stream_descriptor else None
+        failure_type = error.failure_type.value if error.failure_type else "system_error"
+        return StreamFailure(stream, _one_line(message_text or "the source failed"), failure_type)
+    if kind == types.CONTROL and message.control.type == cdk.models.OrchestratorType.CONNECTOR_CONFIG:
+        return ConfigUpdate(dict(message.control.connectorConfig.config))
+    if kind == types.LOG:
+        return Log(message.log.level.value, message.log.message)
+    return None
+
+
+def _parse_lines(cdk: SimpleNamespace, lines: list[str]) -> Iterator[Message]:
+    """Messages from lines the source printed: Airbyte JSON messages, anything else as a Log."""
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        message = None
+        if text.startswith("{"):
+            try:
+                message = cdk.AirbyteMessageSerializer.load(json.loads(text))
+            except Exception:  # not an Airbyte message: report the line as printed
+                message = None
+        translated = _translate(cdk, message) if message is not None else Log("INFO", text)
+        if translated is not None:
+            yield translated
+
+
+def _failure_from_exception(error: Any) -> StreamFailure:
+    descriptor = getattr(error, "_stream_descriptor", None)
+    failure_type = error.failure_type.value if error.failure_type else "system_error"
+    return StreamFailure(descriptor.name if descriptor else None,
+                         _one_line(_traced_message(error)), failure_type)
+
+
+def _traced_message(error: Any) -> str:
+    return error.message or error.internal_message or type(error).__name__
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
