@@ -20,11 +20,14 @@ TITLES = ["采购经理", "销售主管", "总经理", "市场总监", "工程�
 CITIES = [("深圳", "广东"), ("广州", "广东"), ("上海", "上海"), ("北京", "北京"), ("杭州", "浙江"),
           ("南京", "江苏"), ("成都", "四川"), ("武汉", "湖北"), ("厦门", "福建"), ("青岛", "山东")]
 DOMAINS = ["163.com", "qq.com", "126.com", "huaxin-tech.cn", "example.cn", "sina.com", "outlook.com"]
+MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155",
+                   "156", "157", "158", "159", "166", "176", "177", "180", "181", "182", "185", "186", "187",
+                   "188", "189", "198", "199")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def _phone(rng: random.Random) -> str:
-    digits = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+    digits = f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
     style = rng.randrange(6)
     if style == 0:
         return f"+86 {digits[:3]} {digits[3:7]} {digits[7:]}"

@@ -31,7 +31,8 @@ def run_once(rows: int, workdir: Path, store_url: str | None, batch_size: int) -
     if not data.exists():
         started = time.perf_counter()
         write_csv(data, rows)
-        print(f"  generated {rows:,} rows ({data.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+        took = time.perf_counter() - started
+        print(f"  generated {rows:,} rows ({data.stat().st_size / 1e6:.0f} MB) in {took:.1f} s")
     url = store_url or f"sqlite:///{workdir / f'store_{rows}.db'}"
     config = {"version": 1, "store": {"url": url}, "ingest": {"batch_size": batch_size},
               "connections": {"expo": {

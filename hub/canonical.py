@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 
 SCHEMA_VERSION = "1.0"
 
@@ -27,8 +28,19 @@ def _validator() -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
+@cache
+def _fast_validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(canonical_schema())
+
+
 def schema_errors(record: dict[str, Any]) -> list[str]:
-    """Every way ``record`` breaks the canonical schema, as ``path: problem`` without values."""
+    """Every way ``record`` breaks the canonical schema, as ``path: problem`` without values.
+
+    The compiled validator (jsonschema-rs, ~100x faster) answers the common case, a valid record;
+    only an invalid one is walked by ``jsonschema`` for value-free, per-field reasons.
+    """
+    if _fast_validator().is_valid(record):
+        return []
     return sorted(f"{_path(error)}: {_describe(error)}" for error in _validator().iter_errors(record))
 
 

@@ -21,6 +21,11 @@ from hub import paths, plugins, validation
 from hub.errors import ConfigError, ConnectorError
 from hub.protocol import StreamSelection
 
+
+def default_workers() -> int:
+    """Processes that map and clean large reads: one per core, at most four."""
+    return max(1, min(4, os.cpu_count() or 1))
+
 DEFAULT_CONFIG_NAME = "custhub.yaml"
 MASK = "********"
 
@@ -77,6 +82,7 @@ class Config:
     store_url: str
     default_region: str
     batch_size: int
+    workers: int
     mappings_dirs: tuple[Path, ...]
     connections: dict[str, Connection]
     destinations: dict[str, Destination]
@@ -153,6 +159,7 @@ def parse_config(raw: Any, path: Path) -> Config:
         file=path.resolve(), store_url=store_url,
         default_region=(raw.get("cleaning") or {}).get("default_region", "CN"),
         batch_size=(raw.get("ingest") or {}).get("batch_size", 2000),
+        workers=(raw.get("ingest") or {}).get("workers") or default_workers(),
         mappings_dirs=(*dirs, paths.bundled_dir("mappings")),
         connections=connections, destinations=destinations)
     _check_mappings(config)

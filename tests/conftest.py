@@ -29,7 +29,9 @@ _PG_PROBLEM = _pg_reachable()
 
 
 def pytest_report_header(config):
-    return f"postgresql: {'available at ' + PG_ADMIN_URL if _PG_PROBLEM is None else 'NOT available (' + _PG_PROBLEM + ')'}"
+    if _PG_PROBLEM is None:
+        return f"postgresql: available at {PG_ADMIN_URL}"
+    return f"postgresql: NOT available ({_PG_PROBLEM})"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -19,7 +19,8 @@ from hub.cleaning.phones import to_e164
 from hub.cleaning.text import clean_text
 from hub.errors import ConfigError
 
-PROVENANCE = {"connection": "crm", "stream": "contacts", "source_pk": " 42 ", "read_at": "2026-01-01T00:00:00Z"}
+PROVENANCE = {"connection": "crm", "stream": "contacts", "source_pk": " 42 ",
+              "read_at": "2026-01-01T00:00:00Z"}
 CLEANER = Cleaner()
 
 
@@ -112,7 +113,8 @@ def test_duplicate_phone_numbers_are_dropped() -> None:
     ("mailto:Ada@Example.com", {"address": "ada@example.com", "raw": "mailto:Ada@Example.com"}),
     ("<ada@example.com>", {"address": "ada@example.com", "raw": "<ada@example.com>"}),
     ("<MAILTO:ada@example.com>", {"address": "ada@example.com", "raw": "<MAILTO:ada@example.com>"}),
-    ("ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", {"address": "zhang@example.com", "raw": "ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ"}),
+    ("ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+     {"address": "zhang@example.com", "raw": "ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ"}),
     ("张三@例子.中国", {"address": "张三@例子.中国"}),
     ("a@xn--fsq.com", {"address": "a@例.com", "raw": "a@xn--fsq.com"}),
 ])
@@ -145,36 +147,56 @@ def test_invalid_emails_are_reported_without_the_address(address: str, problem: 
 
 
 NAMES = [
-    ({"full": "王先生"}, {"family": "王", "honorific": "先生", "script": "han", "raw": "王先生"}, "male"),
-    ({"full": "王 先生"}, {"family": "王", "honorific": "先生", "script": "han", "raw": "王 先生"}, "male"),
-    ({"full": "欧阳女士"}, {"family": "欧阳", "honorific": "女士", "script": "han", "raw": "欧阳女士"}, "female"),
-    ({"full": "李总"}, {"family": "李", "honorific": "总", "script": "han", "raw": "李总"}, None),
-    ({"full": "王伟先生"}, {"full": "王伟", "family": "王", "given": "伟", "honorific": "先生", "script": "han",
-                          "raw": "王伟先生"}, "male"),
-    ({"full": "张 伟"}, {"full": "张伟", "family": "张", "given": "伟", "script": "han", "raw": "张 伟"}, None),
-    ({"full": "张\u3000伟"}, {"full": "张伟", "family": "张", "given": "伟", "script": "han", "raw": "张\u3000伟"},
-     None),
-    ({"full": "张\u200b伟"}, {"full": "张伟", "family": "张", "given": "伟", "script": "han", "raw": "张\u200b伟"},
-     None),
-    ({"full": "欧阳娜娜"}, {"full": "欧阳娜娜", "family": "欧阳", "given": "娜娜", "script": "han"}, None),
-    ({"full": "司马光"}, {"full": "司马光", "family": "司马", "given": "光", "script": "han"}, None),
-    ({"full": "欧阳"}, {"full": "欧阳", "family": "欧阳", "script": "han"}, None),
-    ({"full": "阿卜杜勒・克里木"}, {"full": "阿卜杜勒·克里木", "script": "han", "raw": "阿卜杜勒・克里木"}, None),
-    ({"family": "张", "given": "伟"}, {"full": "张伟", "family": "张", "given": "伟", "script": "han"}, None),
-    ({"family": "王", "given": "先生"}, {"family": "王", "honorific": "先生", "script": "han", "raw": "王先生"},
+    ({"full": "王先生"},
+     {"family": "王", "honorific": "先生", "script": "han", "raw": "王先生"}, "male"),
+    ({"full": "王 先生"},
+     {"family": "王", "honorific": "先生", "script": "han", "raw": "王 先生"}, "male"),
+    ({"full": "欧阳女士"},
+     {"family": "欧阳", "honorific": "女士", "script": "han", "raw": "欧阳女士"}, "female"),
+    ({"full": "李总"},
+     {"family": "李", "honorific": "总", "script": "han", "raw": "李总"}, None),
+    ({"full": "王伟先生"},
+     {"full": "王伟", "family": "王", "given": "伟", "honorific": "先生", "script": "han", "raw": "王伟先生"},
      "male"),
-    ({"full": "Mr. JOHN SMITH"}, {"full": "John Smith", "given": "John", "family": "Smith", "honorific": "Mr",
-                                  "script": "latin", "raw": "Mr. JOHN SMITH"}, "male"),
-    ({"full": "Ms Smith"}, {"family": "Smith", "honorific": "Ms", "script": "latin", "raw": "Ms Smith"}, "female"),
-    ({"full": "Dr. Ada Lovelace"}, {"full": "Ada Lovelace", "given": "Ada", "family": "Lovelace",
-                                    "honorific": "Dr", "script": "latin", "raw": "Dr. Ada Lovelace"}, None),
-    ({"full": "ADA LOVELACE"}, {"full": "Ada Lovelace", "script": "latin", "raw": "ADA LOVELACE"}, None),
-    ({"full": "ada  lovelace"}, {"full": "Ada Lovelace", "script": "latin", "raw": "ada  lovelace"}, None),
-    ({"full": "Mary McDonald"}, {"full": "Mary McDonald", "script": "latin"}, None),
-    ({"full": "Drew Barrymore"}, {"full": "Drew Barrymore", "script": "latin"}, None),
-    ({"given": "ada", "family": "LOVELACE"}, {"full": "Ada Lovelace", "given": "Ada", "family": "Lovelace",
-                                              "script": "latin", "raw": "ada LOVELACE"}, None),
-    ({"full": "ＺＨＡＮＧ Ｗｅｉ"}, {"full": "ZHANG Wei", "script": "latin", "raw": "ＺＨＡＮＧ Ｗｅｉ"}, None),
+    ({"full": "张 伟"},
+     {"full": "张伟", "family": "张", "given": "伟", "script": "han", "raw": "张 伟"}, None),
+    ({"full": "张\u3000伟"},
+     {"full": "张伟", "family": "张", "given": "伟", "script": "han", "raw": "张\u3000伟"}, None),
+    ({"full": "张\u200b伟"},
+     {"full": "张伟", "family": "张", "given": "伟", "script": "han", "raw": "张\u200b伟"}, None),
+    ({"full": "欧阳娜娜"},
+     {"full": "欧阳娜娜", "family": "欧阳", "given": "娜娜", "script": "han"}, None),
+    ({"full": "司马光"},
+     {"full": "司马光", "family": "司马", "given": "光", "script": "han"}, None),
+    ({"full": "欧阳"},
+     {"full": "欧阳", "family": "欧阳", "script": "han"}, None),
+    ({"full": "阿卜杜勒・克里木"},
+     {"full": "阿卜杜勒·克里木", "script": "han", "raw": "阿卜杜勒・克里木"}, None),
+    ({"family": "张", "given": "伟"},
+     {"full": "张伟", "family": "张", "given": "伟", "script": "han"}, None),
+    ({"family": "王", "given": "先生"},
+     {"family": "王", "honorific": "先生", "script": "han", "raw": "王先生"}, "male"),
+    ({"full": "Mr. JOHN SMITH"},
+     {"full": "John Smith", "given": "John", "family": "Smith", "honorific": "Mr", "script": "latin",
+      "raw": "Mr. JOHN SMITH"}, "male"),
+    ({"full": "Ms Smith"},
+     {"family": "Smith", "honorific": "Ms", "script": "latin", "raw": "Ms Smith"}, "female"),
+    ({"full": "Dr. Ada Lovelace"},
+     {"full": "Ada Lovelace", "given": "Ada", "family": "Lovelace", "honorific": "Dr", "script": "latin",
+      "raw": "Dr. Ada Lovelace"}, None),
+    ({"full": "ADA LOVELACE"},
+     {"full": "Ada Lovelace", "script": "latin", "raw": "ADA LOVELACE"}, None),
+    ({"full": "ada  lovelace"},
+     {"full": "Ada Lovelace", "script": "latin", "raw": "ada  lovelace"}, None),
+    ({"full": "Mary McDonald"},
+     {"full": "Mary McDonald", "script": "latin"}, None),
+    ({"full": "Drew Barrymore"},
+     {"full": "Drew Barrymore", "script": "latin"}, None),
+    ({"given": "ada", "family": "LOVELACE"},
+     {"full": "Ada Lovelace", "given": "Ada", "family": "Lovelace", "script": "latin", "raw": "ada LOVELACE"},
+     None),
+    ({"full": "ＺＨＡＮＧ Ｗｅｉ"},
+     {"full": "ZHANG Wei", "script": "latin", "raw": "ＺＨＡＮＧ Ｗｅｉ"}, None),
     ({"full": "张伟 David"}, {"full": "张伟 David", "script": "mixed"}, None),
     ({"full": "김민준"}, {"full": "김민준", "script": "other"}, None),
     ({"full": "先生"}, None, "male"),
@@ -208,7 +230,8 @@ def test_not_a_name(name: dict[str, Any], reason: str) -> None:
 
 def test_other_person_fields() -> None:
     person, reasons = clean_person({
-        "birth_date": "１９９０-０１-０２", "language": "zh_cn", "tags": [" vip ", "vip", "", "\u200b", "lead"],
+        "birth_date": "１９９０-０１-０２", "language": "zh_cn",
+        "tags": [" vip ", "vip", "", "\u200b", "lead"],
         "addresses": [{"country": "cn", "city": " 北京 "}], "employer": "  ", "title": "ＣＴＯ",
         "crm_ids": [], "platform_ids": {"wechat_openid": " "}})
     assert reasons == []
@@ -303,7 +326,8 @@ def pieces(*alphabet: str, max_size: int = 10) -> st.SearchStrategy[str]:
     return st.lists(st.sampled_from(alphabet), max_size=max_size).map("".join)
 
 
-NAMEISH = pieces(*"王张欧阳司马娜伟先生女士小姐总经理博士教授太夫人老师 ·・.-'@1１ＡaBcMrsDPofi\u3000\u200b\u0301İß",
+NAMEISH = pieces(*"王张欧阳司马娜伟先生女士小姐总经理博士教授太夫人老师",
+                 *" ·・.-'@1１ＡaBcMrsDPofi\u3000\u200b\u0301İß",
                  "Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Mr.", "先生", "欧阳", "MC")
 TEXT = st.one_of(st.text(max_size=20), NAMEISH)
 DIGITISH = pieces(*"0123456789１３８ +-()#x转", "86", "0086", "+86", "ext.", max_size=16)

@@ -121,6 +121,7 @@ def test_check_passes_for_readable_files(tmp_path):
     ({"path": "leads.txt"},
      "file source config: files[0].format: cannot tell the format of 'leads.txt' from its extension "
      "(set format: csv, jsonl or xlsx)"),
+    ({"paht": "leads.csv"}, "file source config: files[0].paht: unknown key (did you mean 'path'?)"),
     ({"path": "leads.csv", "sheet": "Sheet1"},
      "file source config: files[0].sheet: 'sheet' applies to xlsx files only (remove it)"),
 ])
@@ -329,6 +330,12 @@ def test_a_corrupt_file_is_refused_before_any_record(tmp_path, name, content, re
         StreamFailure(stream, reason, "config_error")]
 
 
+def test_an_unknown_stream_is_a_config_failure(tmp_path):
+    write_csv(tmp_path / "leads.csv", CJK_ROWS)
+    reason = "source 'file' has no stream 'lead' (check the stream names of the connection)"
+    assert read(config(tmp_path, "leads.csv"), "lead") == [StreamFailure("lead", reason, "config_error")]
+
+
 def test_a_corrupt_file_fails_only_its_own_stream(tmp_path):
     write_csv(tmp_path / "good.csv", CJK_ROWS)
     (tmp_path / "bad.csv").write_bytes(b"name\n\xff\n")
@@ -439,6 +446,7 @@ def test_a_fresh_process_keeps_its_logging_and_stdout_after_importing_the_cdk(tm
         import logging, sys
         sys._called_from_test = True
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="host %(message)s")
+        logging.getLogger().addHandler(logging.FileHandler({str(tmp_path / "host.log")!r}, mode="w"))
         before = (list(logging.getLogger().handlers), logging.getLogger().level, sys.excepthook)
         assert "airbyte_cdk" not in sys.modules
         from connectors.file import FILE_SOURCE
@@ -456,6 +464,7 @@ def test_a_fresh_process_keeps_its_logging_and_stdout_after_importing_the_cdk(tm
     assert done.returncode == 0, done.stderr
     assert done.stdout == "records 5\n"  # 4 records and 1 state: nothing else reached stdout
     assert "host after the read" in done.stderr
+    assert (tmp_path / "host.log").read_text() == "after the read\n"  # the CDK import closed no handler
 
 
 def _toy_connector(read_records):

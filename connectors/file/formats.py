@@ -235,7 +235,8 @@ class XlsxFile:
         if damaged is not None:
             raise CorruptInputError(f"{label}: not a readable XLSX workbook, its part {damaged} is damaged "
                                     f"({self.fix})")
-        self.header()
+        # The sheet and its header are checked by rows() before its first row: loading the workbook
+        # here too would parse its shared strings twice.
 
     def header(self) -> list[str]:
         rows = self._rows()

@@ -126,8 +126,13 @@ class FileStream(Stream, CheckpointMixin):
 
     def as_airbyte_stream(self) -> AirbyteStream:
         stream = super().as_airbyte_stream()
-        with _file_errors(self._settings):
-            columns = open_file(self._settings).header()
+        try:
+            with _file_errors(self._settings):
+                columns = open_file(self._settings).header()
+        except CusthubError:
+            # An unreadable file still is a stream (its key is known); reading it reports why.
+            stream.json_schema = RECORD_SCHEMA
+            return stream
         column_type = {} if self._settings.format == "jsonl" else {"type": "string"}
         properties = {column: dict(column_type) for column in columns}
         stream.json_schema = {**RECORD_SCHEMA, "properties": {**properties, **RECORD_SCHEMA["properties"]}}

@@ -65,9 +65,11 @@ def clean_name(original: dict[str, Any]) -> CleanedName:
                 name[key] = cleaned
 
     _move_honorifics(name)
-    if "full" not in name and type(name.get("family")) is str and type(name.get("given")) is str:
-        name["full"] = _join(name["family"], name["given"])
-    _strip_titles_from_full(name)
+    for _ in range(3):  # a full name built from family and given may carry a title (王 + 伟先生)
+        if "full" not in name and type(name.get("family")) is str and type(name.get("given")) is str:
+            name["full"] = _join(name["family"], name["given"])
+        if not _strip_titles_from_full(name) or "full" in name:
+            break
     _split_han(name)
     for key in _PARTS:  # again: "Mr. JOHN Smith" only now has a given name to repair
         if key in name:
@@ -100,10 +102,13 @@ def _not_a_name(value: Any) -> bool:
 
 def _clean_part(value: str) -> str:
     text = clean_text(value)
-    if not text.isascii():
-        text = text.translate(_INTERPUNCTS)
-        if " " in text and is_han(text.replace(" ", "").replace("\u00b7", "")):
-            text = text.replace(" ", "")  # Han names never contain spaces: 张 伟 is 张伟
+    return text if text.isascii() else _without_han_spaces(text.translate(_INTERPUNCTS))
+
+
+def _without_han_spaces(text: str) -> str:
+    """Han names never contain spaces: 张 伟 is 张伟, 阿卜杜勒 · 克里木 is 阿卜杜勒·克里木."""
+    if " " in text and is_han(text.replace(" ", "").replace("\u00b7", "")):
+        return text.replace(" ", "")
     return text
 
 
@@ -135,15 +140,20 @@ def _move_honorifics(name: dict[str, Any]) -> None:
             name.setdefault("honorific", honorific)
 
 
-def _strip_titles_from_full(name: dict[str, Any]) -> None:
-    """王先生 -> family 王, honorific 先生; Mr. John Smith -> given John, family Smith."""
+def _strip_titles_from_full(name: dict[str, Any]) -> bool:
+    """王先生 -> family 王, honorific 先生; Mr. John Smith -> given John, family Smith.
+    ``True`` when there was a title to strip."""
     full = name.get("full")
     if type(full) is not str:
-        return
+        return False
+    if (whole := _honorific(full)) is not None:  # built from family 太 and given 太
+        del name["full"]
+        name.setdefault("honorific", whole)
+        return True
     rest, latin_title = _strip_latin_prefixes(full)
-    rest, han_title = _strip_han_suffixes(rest)
+    rest, han_title = _strip_han_suffixes(_without_han_spaces(rest))
     if latin_title is None and han_title is None:
-        return
+        return False
     words = rest.split(" ")
     if (latin_title is not None and "family" not in name and "given" not in name and len(words) == 2
             and not any(map(_honorific, words))):
@@ -156,6 +166,7 @@ def _strip_titles_from_full(name: dict[str, Any]) -> None:
         del name["full"]
     else:
         name["full"] = rest
+    return True
 
 
 def _strip_han_suffixes(full: str) -> tuple[str, str | None]:
@@ -203,7 +214,7 @@ def _split_han(name: dict[str, Any]) -> None:
 def _join(family: str, given: str) -> str:
     if is_han(family) and is_han(given):
         return family + given
-    return f"{given} {family}"
+    return _without_han_spaces(f"{given} {family}")
 
 
 def _written(name: dict[str, Any]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +13,10 @@ from rich.console import Console
 from hub.config import Config, load_config
 from hub.store import Store
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, tests, cron mail) gets wide tables instead of ellipses.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
 
 ConfigOption = Annotated[
     Path | None,

@@ -50,8 +50,9 @@ def show(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")
         row = conn.execute(select(quarantine).where(quarantine.c.id == row_id)).mappings().first()
     if row is None:
         raise ConfigError(f"no quarantine row {row_id}", fix="see `custhub quarantine list`")
+    seen = f"{row['first_seen_at']:%Y-%m-%d %H:%M}"
     console.print(f"[bold]#{row['id']}[/bold] {row['connection']}/{row['stream']} "
-                  f"stage={row['stage']} status={row['status']} first seen {row['first_seen_at']:%Y-%m-%d %H:%M}")
+                  f"stage={row['stage']} status={row['status']} first seen {seen}")
     for reason in json.loads(row["reasons"]):
         console.print(f"  [red]✗[/red] {reason}", highlight=False)
     raw = json.loads(row["raw"])
@@ -63,7 +64,8 @@ def show(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")
 
 @app.command("retry")
 def retry(ctx: typer.Context,
-          ids: Annotated[list[int] | None, typer.Argument(help="Rows to retry (default: every open row).")] = None,
+          ids: Annotated[list[int] | None,
+                         typer.Argument(help="Rows to retry (default: every open row).")] = None,
           connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
           config: ConfigOption = None) -> None:
     """Re-run open quarantined records through the current mapping and cleaning."""

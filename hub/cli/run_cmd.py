@@ -6,7 +6,15 @@ import json
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import desc, func, select
@@ -34,8 +42,10 @@ class RateColumn(ProgressColumn):
 
 
 def run(ctx: typer.Context,
-        connections: Annotated[list[str] | None, typer.Argument(help="Connections to run (default: all enabled).")] = None,
-        full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Ignore saved state; read everything.")] = False,
+        connections: Annotated[list[str] | None,
+                               typer.Argument(help="Connections to run (default: all enabled).")] = None,
+        full_refresh: Annotated[bool, typer.Option("--full-refresh",
+                                                   help="Ignore saved state; read everything.")] = False,
         config: ConfigOption = None) -> None:
     """Read, map, clean and store the records of each connection."""
     cfg = get_config(ctx, config)

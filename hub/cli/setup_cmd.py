@@ -44,7 +44,8 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")
 
 
 def check(ctx: typer.Context,
-          connections: Annotated[list[str] | None, typer.Argument(help="Connections to check (default: all).")] = None,
+          connections: Annotated[list[str] | None,
+                                 typer.Argument(help="Connections to check (default: all).")] = None,
           config: ConfigOption = None) -> None:
     """Check the config and that each connection can reach its source."""
     cfg = get_config(ctx, config)

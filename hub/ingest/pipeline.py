@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,14 +21,26 @@ from hub.cleaning import Cleaner
 from hub.config import Config, Connection
 from hub.errors import ConfigError, CusthubError
 from hub.ingest.processor import StreamProcessor
+from hub.ingest.workers import WorkerPool
 from hub.mapping import Mapping, find_mapping, load_mapping
 from hub.protocol import GLOBAL_STATE_KEY, ConfigUpdate, Log, Record, State, StreamFailure
 from hub.sources import source_for
 from hub.store import Store, records, runs
+from hub.store.records import BadRecord, GoodRecord
 from hub.store.runs import StreamCounts
 
 log = logging.getLogger("custhub.ingest")
 ProgressCallback = Callable[[int], None]
+MAX_PENDING_BATCHES = 6  # batches in flight on workers; bounds memory
+
+
+@dataclass
+class _Pending:
+    """A batch handed to processing, committed in read order together with the state after it."""
+
+    stream: str
+    result: Future | tuple[list[GoodRecord], list[BadRecord]]
+    state: dict[str, Any] | None
 
 
 @dataclass
@@ -112,6 +126,8 @@ class IngestRun:
         self.full_refresh = full_refresh
         self.streams: dict[str, _StreamRun] = {}
         self.run_id = 0
+        self.pending: deque[_Pending] = deque()
+        self.pool: WorkerPool | None = None
 
     def execute(self) -> RunResult:
         source = source_for(self.connection)
@@ -141,6 +157,9 @@ class IngestRun:
             raise
         else:
             self._flush_all()
+        finally:
+            if self.pool is not None:
+                self.pool.close()
         return self._finish(*self._outcome(error))
 
     def _consume(self, messages: Any) -> None:
@@ -159,7 +178,7 @@ class IngestRun:
                     self.progress(1000)
             elif isinstance(message, State):
                 if message.stream == GLOBAL_STATE_KEY:
-                    self._flush_all()
+                    self._flush_all()  # commits every batch read before this state
                     with self.store.transaction() as conn:
                         runs.save_state(conn, self.connection.name, GLOBAL_STATE_KEY, message.message,
                                         self.run_id)
@@ -187,14 +206,41 @@ class IngestRun:
     def _flush_all(self) -> None:
         for name in self.streams:
             self._flush(name, None)
+        self._drain(0)
 
     def _flush(self, name: str, state: dict[str, Any] | None) -> None:
+        """Hand the stream's buffered records (and the state that covers them) to processing."""
         stream = self.streams[name]
         if not stream.buffer and state is None:
             return
         batch, stream.buffer = stream.buffer, []
+        read_at = datetime.now(UTC).isoformat(timespec="seconds")
+        result: Future | tuple[list[GoodRecord], list[BadRecord]] = ([], [])
+        if batch:
+            pool = self._pool_for(batch)
+            result = pool.submit(name, batch, read_at) if pool else stream.processor.process(batch, read_at)
+        self.pending.append(_Pending(name, result, state))
+        self._drain(MAX_PENDING_BATCHES)
+
+    def _pool_for(self, batch: list[dict[str, Any]]) -> WorkerPool | None:
+        """Worker processes pay off for large reads only: start them at the first full batch."""
+        workers = self.config.workers
+        if self.pool is None and workers > 1 and len(batch) >= self.config.batch_size:
+            self.pool = WorkerPool([s.processor for s in self.streams.values()], workers)
+        return self.pool
+
+    def _drain(self, keep: int) -> None:
+        """Commit finished batches in the order they were read until at most ``keep`` are in flight."""
+        while len(self.pending) > keep:
+            item = self.pending.popleft()
+            good, bad = item.result.result() if isinstance(item.result, Future) else item.result
+            self._commit(item.stream, good, bad, item.state)
+
+    def _commit(self, name: str, good: list[GoodRecord], bad: list[BadRecord],
+                state: dict[str, Any] | None) -> None:
+        """Store one processed batch, its quarantine rows and the state after it, in one transaction."""
+        stream = self.streams[name]
         now = datetime.now(UTC)
-        good, bad = stream.processor.process(batch, now.isoformat(timespec="seconds"))
         with self.store.transaction() as conn:
             counts = records.write_records(conn, self.connection.name, name, good, self.run_id, now)
             if bad:

@@ -4,10 +4,11 @@
 catalog, state) and speaks ``hub.protocol`` to the hub. It guards against the traps of embedding
 the CDK (``reference/connector-frameworks.md`` §3.1):
 
-* ``airbyte_cdk`` is imported lazily, on the first operation, because the import takes ~3 s;
-  the import replaces the root logger's handlers with a JSON printer on stdout and the CDK
-  installs its own ``sys.excepthook``. Both are put back after the import and after every
-  operation.
+* ``airbyte_cdk`` is imported lazily, on the first operation, because the import takes ~3 s.
+  The import reconfigures logging (closing every handler and sending the root logger's records
+  to stdout as JSON) and the CDK installs its own ``sys.excepthook``: the reconfiguration is
+  suppressed during the import, and root logging and ``sys.excepthook`` are put back after the
+  import and after every operation.
 * A fresh source is built per operation, and config, catalog and state go to its constructor
   as well as to ``read()`` (declarative sources ignore ``read()``'s state).
 * Rotated configs (single-use OAuth refresh tokens) are *printed* by the CDK. While a source
@@ -29,6 +30,7 @@ import contextlib
 import copy
 import json
 import logging
+import logging.config
 import sys
 import threading
 import warnings
@@ -142,6 +144,7 @@ class CdkSourceConnector:
         """Translate the CDK's messages, pulling each one with stdout captured."""
         iterator = iter(cdk_messages)
         failures_reported = False
+        started: set[str] = set()
         while True:
             tap.enter_source()
             try:
@@ -161,9 +164,24 @@ class CdkSourceConnector:
                     yield failure
                 return
             message = _translate(cdk, cdk_message)
+            if message is None:
+                message = self._unknown_stream(cdk, cdk_message, started)
             if message is not None:
                 failures_reported = failures_reported or isinstance(message, StreamFailure)
                 yield message
+
+    def _unknown_stream(self, cdk: SimpleNamespace, message: Any, started: set[str]) -> StreamFailure | None:
+        """A stream the source does not have: the CDK marks it INCOMPLETE without starting it."""
+        if message.type != cdk.Type.TRACE or message.trace.type != cdk.models.TraceType.STREAM_STATUS:
+            return None
+        status = message.trace.stream_status
+        name = status.stream_descriptor.name
+        if status.status == cdk.models.AirbyteStreamStatus.STARTED:
+            started.add(name)
+        elif status.status == cdk.models.AirbyteStreamStatus.INCOMPLETE and name not in started:
+            return StreamFailure(name, f"source '{self.name}' has no stream '{name}' "
+                                       "(check the stream names of the connection)", "config_error")
+        return None
 
     def _logger(self) -> logging.Logger:
         logger = logging.getLogger(f"custhub.source.{self.name}")
@@ -202,7 +220,7 @@ def _cdk() -> SimpleNamespace:
         if _cdk_names is None:
             host = _HostWiring.snapshot()
             try:
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), _logging_config_untouched():
                     warnings.simplefilter("ignore")  # the CDK's own experimental/deprecation notices
                     import airbyte_cdk.models as models
                     from airbyte_cdk.logger import PRINT_BUFFER, AirbyteLogFormatter
@@ -221,6 +239,21 @@ def _cdk() -> SimpleNamespace:
                 Type=models.Type,
             )
     return _cdk_names
+
+
+@contextlib.contextmanager
+def _logging_config_untouched() -> Iterator[None]:
+    """Make ``logging.config.dictConfig`` a no-op while the CDK is imported.
+
+    The import calls it to install a JSON printer on the root logger, and ``dictConfig`` first
+    closes every handler of the process (a ``FileHandler`` opened with mode "w" would stay closed).
+    """
+    original = logging.config.dictConfig
+    logging.config.dictConfig = lambda config: None
+    try:
+        yield
+    finally:
+        logging.config.dictConfig = original
 
 
 @dataclass

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
+from hub.store.bulk import db_value, in_values, insert_rows, update_rows, values_param
 from hub.store.schema import quarantine, source_records
-
-IN_CHUNK = 500  # bound parameters per IN (...) list
 
 
 @dataclass(slots=True)
@@ -38,60 +37,48 @@ class BatchCounts:
     quarantined: int = 0
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), IN_CHUNK):
-        yield items[start:start + IN_CHUNK]
-
-
 def existing_hashes(conn: Connection, connection: str, stream: str, pks: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for chunk in _chunks(pks):
-        rows = conn.execute(
-            select(source_records.c.source_pk, source_records.c.record_hash).where(
-                source_records.c.connection == connection, source_records.c.stream == stream,
-                source_records.c.source_pk.in_(chunk)))
-        found.update((pk, record_hash) for pk, record_hash in rows)
-    return found
+    query = select(source_records.c.source_pk, source_records.c.record_hash).where(
+        source_records.c.connection == connection, source_records.c.stream == stream,
+        in_values(conn.dialect, source_records.c.source_pk, "pks"))
+    rows = conn.execute(query, {"pks": values_param(conn.dialect, pks)})
+    return {pk: record_hash for pk, record_hash in rows}
+
+
+RECORD_COLUMNS = ("connection", "stream", "source_pk", "record_hash", "raw", "canonical", "first_seen_at",
+                  "updated_at", "run_id")
+RECORD_UPDATE_COLUMNS = ("record_hash", "raw", "canonical", "updated_at", "run_id")
+RECORD_KEYS = ("connection", "stream", "source_pk")
 
 
 def write_records(conn: Connection, connection: str, stream: str, records: Sequence[GoodRecord],
                   run_id: int, now: datetime) -> BatchCounts:
     """Insert new records, update changed ones, leave identical ones alone."""
-    counts = BatchCounts()
     latest = {r.source_pk: r for r in records}  # a pk repeated in one batch: the last one wins
     known = existing_hashes(conn, connection, stream, list(latest))
+    ts = db_value(conn, source_records.c.updated_at, now)
     inserts, updates = [], []
     for pk, rec in latest.items():
-        if pk not in known:
-            inserts.append({"connection": connection, "stream": stream, "source_pk": pk,
-                            "record_hash": rec.record_hash, "raw": rec.raw, "canonical": rec.canonical,
-                            "first_seen_at": now, "updated_at": now, "run_id": run_id})
-        elif known[pk] != rec.record_hash:
-            updates.append({"b_pk": pk, "record_hash": rec.record_hash, "raw": rec.raw,
-                            "canonical": rec.canonical, "updated_at": now, "run_id": run_id})
-    counts.unchanged = len(records) - len(inserts) - len(updates)
-    if inserts:
-        conn.execute(insert(source_records), inserts)
-    if updates:
-        conn.execute(
-            update(source_records).where(
-                source_records.c.connection == connection, source_records.c.stream == stream,
-                source_records.c.source_pk == bindparam("b_pk")),
-            updates)
-    counts.inserted, counts.updated = len(inserts), len(updates)
-    return counts
+        previous = known.get(pk)
+        if previous is None:
+            inserts.append((connection, stream, pk, rec.record_hash, rec.raw, rec.canonical, ts, ts, run_id))
+        elif previous != rec.record_hash:
+            updates.append((rec.record_hash, rec.raw, rec.canonical, ts, run_id, connection, stream, pk))
+    insert_rows(conn, source_records, RECORD_COLUMNS, inserts)
+    update_rows(conn, source_records, RECORD_UPDATE_COLUMNS, RECORD_KEYS, updates)
+    return BatchCounts(inserted=len(inserts), updated=len(updates),
+                       unchanged=len(records) - len(inserts) - len(updates))
 
 
 def write_quarantine(conn: Connection, connection: str, stream: str, records: Sequence[BadRecord],
                      run_id: int, now: datetime) -> int:
     """Quarantine bad records; a record already quarantined with the same content is not added again."""
     latest = {r.source_pk: r for r in records}
-    known: dict[str, tuple[str, str]] = {}
-    for chunk in _chunks(list(latest)):
-        rows = conn.execute(select(quarantine.c.source_pk, quarantine.c.record_hash, quarantine.c.status).where(
-            quarantine.c.connection == connection, quarantine.c.stream == stream,
-            quarantine.c.source_pk.in_(chunk)))
-        known.update({pk: (h, status) for pk, h, status in rows})
+    rows = conn.execute(select(quarantine.c.source_pk, quarantine.c.record_hash, quarantine.c.status).where(
+        quarantine.c.connection == connection, quarantine.c.stream == stream,
+        in_values(conn.dialect, quarantine.c.source_pk, "pks")),
+        {"pks": values_param(conn.dialect, list(latest))})
+    known = {pk: (h, status) for pk, h, status in rows}
     inserts, updates = [], []
     for pk, rec in latest.items():
         values = {"record_hash": rec.record_hash, "stage": rec.stage, "reasons": rec.reasons, "raw": rec.raw,
@@ -113,14 +100,11 @@ def write_quarantine(conn: Connection, connection: str, stream: str, records: Se
 def resolve_quarantined(conn: Connection, connection: str, stream: str, pks: Sequence[str],
                         now: datetime) -> int:
     """Mark open quarantine rows resolved once their record was stored."""
-    resolved = 0
-    for chunk in _chunks(pks):
-        result = conn.execute(update(quarantine).where(
-            quarantine.c.connection == connection, quarantine.c.stream == stream,
-            quarantine.c.status == "open", quarantine.c.source_pk.in_(chunk)).values(
-                status="resolved", updated_at=now))
-        resolved += result.rowcount or 0
-    return resolved
+    result = conn.execute(update(quarantine).where(
+        quarantine.c.connection == connection, quarantine.c.stream == stream, quarantine.c.status == "open",
+        in_values(conn.dialect, quarantine.c.source_pk, "pks")).values(status="resolved", updated_at=now),
+        {"pks": values_param(conn.dialect, pks)})
+    return result.rowcount or 0
 
 
 def open_quarantine_count(conn: Connection, connection: str, stream: str) -> int:
