@@ -372,6 +372,16 @@ def test_cleaning_is_idempotent_and_never_raises(candidate: dict[str, Any]) -> N
     assert reasons_again == reasons
 
 
+TITLED = pieces(*"太士女小姐老师经理博教授夫人总先生王欧阳 ·.M", "Mr", "Mr.", "Dr ", "a", "B", max_size=5)
+
+
+@settings(max_examples=600, deadline=None)
+@given(optional(full=TITLED, family=TITLED, given=TITLED))
+def test_names_full_of_titles_are_cleaned_idempotently(name: dict[str, str]) -> None:
+    cleaned, reasons = CLEANER.clean(record(person={"name": name, "employer": "Acme"}))
+    assert CLEANER.clean(cleaned) == (cleaned, reasons)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(DIGITISH, st.from_regex(r"(\+86|0086|86)?[ -]?1[0-9]{2}[ -]?[0-9]{4}[ -]?[0-9]{4}",
                                          fullmatch=True)))

@@ -79,3 +79,37 @@ def test_faker_resumes_from_its_state(faker_source):
     again = list(faker_source.read({**CONFIG, "always_updated": False}, [StreamSelection("users")],
                                    {"users": state.message}))
     assert not [m for m in again if isinstance(m, Record)]
+
+
+def test_custhub_run_reads_faker_users_into_canonical_records(faker_source, tmp_path, monkeypatch):
+    """The issue's acceptance: `custhub run` on an airbyte:source-faker connection stores canonical users."""
+    import json
+
+    import yaml
+
+    from tests.helpers import run_cli, table_rows
+
+    cache = Path(os.environ.get("CUSTHUB_TEST_CACHE") or Path.home() / ".cache" / "custhub-tests")
+    monkeypatch.setenv("CUSTHUB_HOME", str(cache))
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    config = {"version": 1, "store": {"url": url}, "cleaning": {"default_region": "US"},
+              "connections": {"faker": {"source": "airbyte:source-faker", "install": {"pip": PIP_SPEC},
+                                        "config": {**CONFIG, "always_updated": False},
+                                        "streams": {"users": {"mapping": "faker_users"}}}}}
+    path = tmp_path / "custhub.yaml"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    assert run_cli("--config", str(path), "run") in (0, 3)
+
+    (stored,), = table_rows(url, "SELECT count(*) FROM source_records WHERE connection = 'faker'")
+    (quarantined,), = table_rows(url, "SELECT count(*) FROM quarantine WHERE connection = 'faker'")
+    assert stored + quarantined == 50 and stored > 0
+    for (canonical,) in table_rows(url, "SELECT canonical FROM source_records LIMIT 5"):
+        record = json.loads(canonical)
+        assert record["schema_version"] == "1.0"
+        assert record["provenance"]["connection"] == "faker" and record["provenance"]["stream"] == "users"
+        assert record["person"]["emails"][0]["address"]
+    (state,), = table_rows(url, "SELECT state FROM stream_state WHERE connection = 'faker'")
+    assert json.loads(state)["stream"]["stream_state"]["loop_offset"] == 50
+    # a second run resumes from the stored state: nothing new, nothing duplicated
+    assert run_cli("--config", str(path), "run") in (0, 3)
+    assert table_rows(url, "SELECT count(*) FROM source_records") == [(stored,)]
