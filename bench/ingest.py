@@ -33,7 +33,10 @@ def run_once(rows: int, workdir: Path, store_url: str | None, batch_size: int) -
         write_csv(data, rows)
         took = time.perf_counter() - started
         print(f"  generated {rows:,} rows ({data.stat().st_size / 1e6:.0f} MB) in {took:.1f} s")
-    url = store_url or f"sqlite:///{workdir / f'store_{rows}.db'}"
+    store = workdir / f"store_{rows}.db"
+    for leftover in workdir.glob(f"store_{rows}.db*"):  # a fresh store: every row must really be read
+        leftover.unlink()
+    url = store_url or f"sqlite:///{store}"
     config = {"version": 1, "store": {"url": url}, "ingest": {"batch_size": batch_size},
               "connections": {"expo": {
                   "source": "file",
@@ -45,16 +48,18 @@ def run_once(rows: int, workdir: Path, store_url: str | None, batch_size: int) -
            "import resource, sys\n"
            "from hub.cli import main\n"
            "try:\n    main(sys.argv[1:])\n"
-           "finally:\n    print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n",
+           "finally:\n    print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
+           "          resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n",
            "--config", str(config_path), "run"]
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"custhub run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    maxrss_kb = int(next(line.split()[1] for line in proc.stderr.splitlines() if line.startswith("MAXRSS")))
-    return {"rows": rows, "seconds": elapsed, "rate": rows / elapsed, "rss_mb": maxrss_kb / 1024,
-            "quarantined": bad_row_count(rows)}
+    main_kb, worker_kb = (int(v) for v in next(
+        line.split()[1:] for line in proc.stderr.splitlines() if line.startswith("MAXRSS")))
+    return {"rows": rows, "seconds": elapsed, "rate": rows / elapsed, "rss_mb": main_kb / 1024,
+            "worker_rss_mb": worker_kb / 1024, "quarantined": bad_row_count(rows)}
 
 
 def main() -> None:
@@ -72,11 +77,14 @@ def main() -> None:
         print(f"- {rows:,} rows")
         result = run_once(rows, workdir, args.store, args.batch_size)
         results.append(result)
-        print(f"  {result['seconds']:.1f} s end to end, {result['rate']:,.0f} records/s, "
-              f"peak RSS {result['rss_mb']:.0f} MB, {result['quarantined']:,} quarantined")
-    print("\n| rows | seconds | records/s | peak RSS (MB) |\n| ---: | ---: | ---: | ---: |")
+        print(f"  {result['seconds']:.1f} s end to end, {result['rate']:,.0f} records/s, peak RSS "
+              f"{result['rss_mb']:.0f} MB (largest worker {result['worker_rss_mb']:.0f} MB), "
+              f"{result['quarantined']:,} quarantined")
+    print("\n| rows | seconds | records/s | peak RSS main (MB) | peak RSS worker (MB) |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
     for r in results:
-        print(f"| {r['rows']:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['rss_mb']:.0f} |")
+        print(f"| {r['rows']:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['rss_mb']:.0f} | "
+              f"{r['worker_rss_mb']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -90,6 +90,8 @@ def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kills):
     pks = {int(pk) for (pk,) in table_rows(url, "SELECT source_pk FROM source_records")}
     pks |= {int(pk) for (pk,) in table_rows(url, "SELECT source_pk FROM quarantine")}
     assert pks == set(range(1, ROWS + 1))  # every row exactly once, in the store or in quarantine
+    statuses = {status for (status,) in table_rows(url, "SELECT status FROM runs")}
+    assert statuses <= {"interrupted", "succeeded"} and "running" not in statuses
     (state,), = table_rows(url, "SELECT state FROM stream_state WHERE stream = 'signups'")
     blob = json.loads(state)["stream"]["stream_state"]
     assert blob["offset"] == ROWS and blob["done"] is True

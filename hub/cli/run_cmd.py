@@ -25,7 +25,8 @@ from hub.protocol import state_blob
 from hub.store.schema import quarantine, runs, source_records, stream_state
 
 EXIT_FAILED, EXIT_PARTIAL = 1, 3
-STATUS_STYLE = {"succeeded": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
+STATUS_STYLE = {"succeeded": "green", "partial": "yellow", "failed": "red", "running": "cyan",
+                "interrupted": "red"}
 
 
 def register(app: typer.Typer) -> None:

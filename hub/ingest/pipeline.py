@@ -141,6 +141,7 @@ class IngestRun:
                                         primary_keys[stream.name], mapping_digest(mapping))
             self.streams[stream.name] = _StreamRun(processor, self.config.batch_size)
         with self.store.transaction() as conn:
+            runs.mark_interrupted(conn, "ingest", self.connection.name)
             self.run_id = runs.start_run(conn, "ingest", self.connection.name)
             state = {} if self.full_refresh else runs.load_state(conn, self.connection.name)
             for name, stream in self.streams.items():

@@ -35,6 +35,13 @@ class StreamCounts:
                 "records_quarantined": self.quarantined, "status": self.status, "error": self.error}
 
 
+def mark_interrupted(conn: Connection, kind: str, target: str) -> int:
+    """Runs of ``target`` still marked running belong to a process that died: say so."""
+    return conn.execute(update(runs).where(runs.c.kind == kind, runs.c.target == target,
+                                           runs.c.status == "running").values(
+        status="interrupted", finished_at=utcnow(), error="the process ended before the run finished")).rowcount
+
+
 def start_run(conn: Connection, kind: str, target: str) -> int:
     row = {"kind": kind, "target": target, "status": "running", "started_at": utcnow(),
            **dict.fromkeys(COUNT_FIELDS, 0)}
