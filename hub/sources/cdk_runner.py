@@ -12,7 +12,7 @@ the CDK (``reference/connector-frameworks.md`` §3.1):
 * A fresh source is built per operation, and config, catalog and state go to its constructor
   as well as to ``read()`` (declarative sources ignore ``read()``'s state).
 * Rotated configs (single-use OAuth refresh tokens) are *printed* by the CDK. While a source
-  runs, ``sys.stdout`` is routed into a line parser (``_StdoutRouter``) that turns those CONTROL
+  runs, ``sys.stdout`` is routed into a line parser (``StdoutRouter``) that turns those CONTROL
   lines into ``ConfigUpdate`` messages, so a rotated token is not lost, and no CDK output reaches
   the real stdout.
 * A failed stream arrives as a TRACE ERROR message, and ``AbstractSource.read`` then raises an
@@ -31,11 +31,7 @@ import copy
 import json
 import logging
 import logging.config
-import sys
-import threading
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -52,6 +48,9 @@ from hub.protocol import (
     StreamInfo,
     StreamSelection,
 )
+from hub.sources.cdk_host import HostWiring, QuietCdk
+from hub.sources.cdk_host import cdk as cdk_names
+from hub.sources.stdout_router import STDOUT, StdoutTap
 
 __all__ = ["CdkSourceConnector", "SourceFactory", "traced_error"]
 
@@ -59,8 +58,6 @@ __all__ = ["CdkSourceConnector", "SourceFactory", "traced_error"]
 SourceFactory = Callable[[Mapping[str, Any], Any, list[Any]], Any]
 
 _GENERIC_CDK_MESSAGE = "Something went wrong in the connector"
-_cdk_names: SimpleNamespace | None = None
-_import_lock = threading.Lock()
 
 
 class CdkSourceConnector:
@@ -84,7 +81,7 @@ class CdkSourceConnector:
         return copy.deepcopy(self._spec)
 
     def check(self, config: Mapping[str, Any]) -> CheckResult:
-        cdk = _cdk()
+        cdk = cdk_names()
         try:
             with _cdk_call(cdk, self.name, "check"):
                 source = self._make_source(config, None, [])
@@ -97,7 +94,7 @@ class CdkSourceConnector:
         return CheckResult(ok, _one_line(status.message or ("" if ok else "check failed")))
 
     def discover(self, config: Mapping[str, Any]) -> list[StreamInfo]:
-        cdk = _cdk()
+        cdk = cdk_names()
         try:
             with _cdk_call(cdk, self.name, "discover"):
                 catalog = self._make_source(config, None, []).discover(self._logger(), config)
@@ -109,15 +106,15 @@ class CdkSourceConnector:
     def read(self, config: Mapping[str, Any], streams: Iterable[StreamSelection],
              state: Mapping[str, dict[str, Any]]) -> Iterator[Message]:
         """Read ``streams``; ``state`` maps a stream name (or ``GLOBAL_STATE_KEY``) to STATE JSON."""
-        cdk = _cdk()
+        cdk = cdk_names()
         selections = list(streams)
         if not selections:
             return
         catalog = _configured_catalog(cdk, selections)
         state_messages = [cdk.AirbyteStateMessageSerializer.load(message) for message in state.values()]
-        host = _HostWiring.snapshot()
-        tap = _StdoutTap()
-        _STDOUT.attach(tap)
+        host = HostWiring.snapshot()
+        tap = StdoutTap()
+        STDOUT.attach(tap)
         try:
             tap.enter_source()
             try:
@@ -133,13 +130,13 @@ class CdkSourceConnector:
             else:
                 yield from self._messages(cdk, tap, source.read(self._logger(), config, catalog,
                                                                  state_messages))
-            _STDOUT.detach(tap)
+            STDOUT.detach(tap)
             yield from _parse_lines(cdk, tap.finish())
         finally:
-            _STDOUT.detach(tap)
+            STDOUT.detach(tap)
             host.undo_cdk_rewiring(cdk)
 
-    def _messages(self, cdk: SimpleNamespace, tap: _StdoutTap,
+    def _messages(self, cdk: SimpleNamespace, tap: StdoutTap,
                   cdk_messages: Iterable[Any]) -> Iterator[Message]:
         """Translate the CDK's messages, pulling each one with stdout captured."""
         iterator = iter(cdk_messages)
@@ -185,8 +182,8 @@ class CdkSourceConnector:
 
     def _logger(self) -> logging.Logger:
         logger = logging.getLogger(f"custhub.source.{self.name}")
-        if not any(isinstance(f, _QuietCdk) for f in logger.filters):
-            logger.addFilter(_QuietCdk())
+        if not any(isinstance(f, QuietCdk) for f in logger.filters):
+            logger.addFilter(QuietCdk())
         return logger
 
 
@@ -196,7 +193,7 @@ def traced_error(error: CusthubError) -> Exception:
     Raise it from a CDK stream (``raise traced_error(exc) from exc``): the CDK reports a plain
     exception as a ``system_error`` with a generic message.
     """
-    cdk = _cdk()
+    cdk = cdk_names()
     if isinstance(error, FatalError):
         failure_type = cdk.FailureType.config_error
     elif isinstance(error, RetriableError):
@@ -208,102 +205,17 @@ def traced_error(error: CusthubError) -> Exception:
                                       exception=error)
 
 
-# --- the lazy CDK import and the host process wiring it changes ---------------------------------
-
-
-def _cdk() -> SimpleNamespace:
-    """The CDK names this module uses, imported on first use with the host's wiring restored."""
-    global _cdk_names
-    if _cdk_names is not None:
-        return _cdk_names
-    with _import_lock:
-        if _cdk_names is None:
-            host = _HostWiring.snapshot()
-            try:
-                with warnings.catch_warnings(), _logging_config_untouched():
-                    warnings.simplefilter("ignore")  # the CDK's own experimental/deprecation notices
-                    import airbyte_cdk.models as models
-                    from airbyte_cdk.logger import PRINT_BUFFER, AirbyteLogFormatter
-                    from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-            finally:
-                host.restore()
-            _cdk_names = SimpleNamespace(
-                models=models,
-                AirbyteTracedException=AirbyteTracedException,
-                AirbyteLogFormatter=AirbyteLogFormatter,
-                PRINT_BUFFER=PRINT_BUFFER,
-                AirbyteMessageSerializer=models.AirbyteMessageSerializer,
-                AirbyteStateMessageSerializer=models.AirbyteStateMessageSerializer,
-                FailureType=models.FailureType,
-                Status=models.Status,
-                Type=models.Type,
-            )
-    return _cdk_names
-
-
-@contextlib.contextmanager
-def _logging_config_untouched() -> Iterator[None]:
-    """Make ``logging.config.dictConfig`` a no-op while the CDK is imported.
-
-    The import calls it to install a JSON printer on the root logger, and ``dictConfig`` first
-    closes every handler of the process (a ``FileHandler`` opened with mode "w" would stay closed).
-    """
-    original = logging.config.dictConfig
-    logging.config.dictConfig = lambda config: None
-    try:
-        yield
-    finally:
-        logging.config.dictConfig = original
-
-
-@dataclass
-class _HostWiring:
-    """The process-wide settings that the CDK rewires: root logging and ``sys.excepthook``."""
-
-    root_handlers: list[logging.Handler]
-    root_level: int
-    airbyte_level: int
-    excepthook: Any
-
-    @classmethod
-    def snapshot(cls) -> _HostWiring:
-        root = logging.getLogger()
-        return cls(list(root.handlers), root.level, logging.getLogger("airbyte").level, sys.excepthook)
-
-    def restore(self) -> None:
-        root = logging.getLogger()
-        root.handlers[:] = self.root_handlers
-        root.setLevel(self.root_level)
-        logging.getLogger("airbyte").setLevel(self.airbyte_level)
-        sys.excepthook = self.excepthook
-
-    def undo_cdk_rewiring(self, cdk: SimpleNamespace) -> None:
-        """Restore what the CDK changed since the snapshot, leaving the host's own changes alone."""
-        root = logging.getLogger()
-        if any(_is_cdk_handler(cdk, handler) for handler in root.handlers):
-            root.handlers[:] = self.root_handlers
-            root.setLevel(self.root_level)
-            logging.getLogger("airbyte").setLevel(self.airbyte_level)
-        if getattr(sys.excepthook, "__module__", "").startswith("airbyte_cdk"):
-            sys.excepthook = self.excepthook
-
-
-def _is_cdk_handler(cdk: SimpleNamespace, handler: logging.Handler) -> bool:
-    return (isinstance(handler.formatter, cdk.AirbyteLogFormatter)
-            or getattr(handler, "stream", None) is cdk.PRINT_BUFFER)
-
-
 @contextlib.contextmanager
 def _cdk_call(cdk: SimpleNamespace, name: str, operation: str) -> Iterator[None]:
     """Run one short CDK operation with stdout captured and the host's wiring kept."""
-    host = _HostWiring.snapshot()
-    tap = _StdoutTap()
-    _STDOUT.attach(tap)
+    host = HostWiring.snapshot()
+    tap = StdoutTap()
+    STDOUT.attach(tap)
     try:
         tap.enter_source()
         yield
     finally:
-        _STDOUT.detach(tap)
+        STDOUT.detach(tap)
         host.undo_cdk_rewiring(cdk)
         for message in _parse_lines(cdk, tap.finish()):
             if isinstance(message, ConfigUpdate):
@@ -312,139 +224,6 @@ def _cdk_call(cdk: SimpleNamespace, name: str, operation: str) -> Iterator[None]
                     name, operation)
             elif isinstance(message, Log):
                 logging.getLogger(f"custhub.source.{name}").info("%s", message.message)
-
-
-class _QuietCdk(logging.Filter):
-    """Keep the CDK's chatter out of the hub's log unless debugging.
-
-    The CDK logs progress at INFO (including every stream's state) and a traceback for each failed
-    stream; the hub reports both itself, as ``State`` and ``StreamFailure`` messages. Warnings
-    without a traceback pass.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info or record.levelno < logging.WARNING:
-            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
-        return True
-
-
-class _StdoutTap:
-    """What one operation's source printed, collected line by line."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._partial = ""
-        self._lines: list[str] = []
-        self.consumer: int | None = None  # the thread pulling messages from the source
-        self.running_on: int | None = None  # that thread, while it runs the source's code
-
-    def enter_source(self) -> None:
-        self.consumer = self.running_on = threading.get_ident()
-
-    def leave_source(self) -> None:
-        self.running_on = None
-
-    def capture(self, text: str) -> int:
-        with self._lock:
-            pieces = (self._partial + text).split("\n")
-            self._partial = pieces.pop()
-            self._lines.extend(pieces)
-        return len(text)
-
-    def has_lines(self) -> bool:
-        return bool(self._lines)
-
-    def take_lines(self) -> list[str]:
-        with self._lock:
-            lines, self._lines = self._lines, []
-        return lines
-
-    def finish(self) -> list[str]:
-        """The lines not taken yet, including an unterminated last one."""
-        with self._lock:
-            lines, self._lines = self._lines, []
-            if self._partial:
-                lines.append(self._partial)
-                self._partial = ""
-        return lines
-
-
-class _StdoutRouter:
-    """The one stand-in for ``sys.stdout`` while in-process sources run.
-
-    ``contextlib.redirect_stdout`` is not enough: a read is a generator, so the hub's own output
-    between two messages would be captured, and two reads on two threads would restore each other's
-    stdout in the wrong order. Instead, while any operation is attached, every write is routed:
-
-    * from a thread running a source's code: to that operation;
-    * from a thread consuming an operation's messages (the hub's own output): to the real stdout;
-    * from any other thread (e.g. the CDK's worker pool): to the only operation attached; when
-      several are, nobody can tell whose it is, so it is logged instead (a rotated config among
-      them is reported as lost rather than handed to the wrong connection).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._taps: tuple[_StdoutTap, ...] = ()
-        self._stdout: Any = None
-        self._orphans = _StdoutTap()
-
-    def attach(self, tap: _StdoutTap) -> None:
-        with self._lock:
-            if not self._taps:
-                self._stdout = sys.stdout
-                sys.stdout = self
-            self._taps = (*self._taps, tap)
-
-    def detach(self, tap: _StdoutTap) -> None:
-        with self._lock:
-            if tap not in self._taps:
-                return
-            self._taps = tuple(t for t in self._taps if t is not tap)
-            if not self._taps:
-                if sys.stdout is self:
-                    sys.stdout = self._stdout
-                self._stdout = None
-
-    def write(self, text: str) -> int:
-        ident = threading.get_ident()
-        taps = self._taps
-        for tap in taps:
-            if tap.running_on == ident:
-                return tap.capture(text)
-        if not taps or any(tap.consumer == ident for tap in taps):
-            return self._real().write(text)
-        if len(taps) == 1:
-            return taps[0].capture(text)
-        self._orphans.capture(text)
-        _log_orphans(self._orphans.take_lines())
-        return len(text)
-
-    def flush(self) -> None:
-        self._real().flush()
-
-    def isatty(self) -> bool:
-        return False
-
-    def _real(self) -> Any:
-        return self._stdout if self._stdout is not None else sys.__stdout__
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real(), name)
-
-
-_STDOUT = _StdoutRouter()
-
-
-def _log_orphans(lines: list[str]) -> None:
-    logger = logging.getLogger(__name__)
-    for line in lines:
-        if '"CONTROL"' in line:
-            logger.error("a source rotated its config on a worker thread while several in-process reads "
-                         "were running; it cannot be told which connection it belongs to, so it was not "
-                         "saved (run such connections one at a time)")
-        elif line.strip():
-            logger.debug("unattributed source output: %s", line)
 
 
 # --- translation between the CDK and hub.protocol ------------------------------------------------
