@@ -19,6 +19,8 @@ import yaml
 
 from hub import paths, plugins, validation
 from hub.errors import ConfigError, ConnectorError
+from hub.identity.settings import IdentitySettings, parse_identity
+from hub.privacy.settings import PrivacySettings, parse_privacy
 from hub.protocol import StreamSelection
 
 
@@ -86,6 +88,8 @@ class Config:
     mappings_dirs: tuple[Path, ...]
     connections: dict[str, Connection]
     destinations: dict[str, Destination]
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def base_dir(self) -> Path:
@@ -161,7 +165,9 @@ def parse_config(raw: Any, path: Path) -> Config:
         batch_size=(raw.get("ingest") or {}).get("batch_size", 2000),
         workers=(raw.get("ingest") or {}).get("workers") or default_workers(),
         mappings_dirs=(*dirs, paths.bundled_dir("mappings")),
-        connections=connections, destinations=destinations)
+        connections=connections, destinations=destinations,
+        identity=parse_identity(raw.get("identity"), file=file),
+        privacy=parse_privacy(raw.get("privacy")))
     _check_mappings(config)
     return config
 

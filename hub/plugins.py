@@ -23,6 +23,15 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "hub.mapping.builtin_transforms",
     "connectors.file",
     "connectors.airbyte",
+    "connectors.wechat",
+    "connectors.eventbrite",
+    "connectors.typeform_api",
+    "connectors.jotform_api",
+    "connectors.inbox",
+    "connectors.destinations",
+    "connectors.zoho",
+    "connectors.hubspot",
+    "connectors.fxiaoke",
 )
 
 pm = pluggy.PluginManager(hookspecs.NAME)

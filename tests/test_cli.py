@@ -101,5 +101,5 @@ def test_failed_stream_does_not_roll_back_the_others(tmp_path):
     (tmp_path / "samples" / "broken.csv").write_bytes(b"id,name\n1,\xff\xfe\xfa\n")
     assert run_cli("--config", str(config), "run", "expo_2026_signups") == 3  # partial
     assert table_rows(url, "SELECT stream, count(*) FROM source_records GROUP BY 1") == [("signups", 10)]
-    (status, error), = table_rows(url, "SELECT status, error FROM runs")
+    (status, error), = table_rows(url, "SELECT status, error FROM runs WHERE kind = 'ingest'")
     assert status == "partial" and error.startswith("broken: ") and "broken.csv" in error

@@ -37,7 +37,7 @@ def test_example_end_to_end(store_url, tmp_path):
     assert len(missing_pk) == 1 and "primary key" in reasons[missing_pk[0]][0]
 
     runs = table_rows(store_url, "SELECT target, status, records_read, records_inserted, records_quarantined "
-                                 "FROM runs ORDER BY id")
+                                 "FROM runs WHERE kind = 'ingest' ORDER BY id")
     assert {(t, s) for t, s, *_ in runs} == {(c, "succeeded") for c, _ in EXPECTED}
     for target, _, read, inserted, quarantined in runs:
         (read_e, stored_e, quarantined_e), = [v for k, v in EXPECTED.items() if k[0] == target]
@@ -48,7 +48,8 @@ def test_example_end_to_end(store_url, tmp_path):
     assert run_cli("--config", str(config), "run") == 0
     assert table_rows(store_url, "SELECT id, record_hash FROM source_records ORDER BY id") == before
     assert len(quarantine_reasons(store_url)) == sum(v[2] for v in EXPECTED.values())
-    second = table_rows(store_url, "SELECT records_inserted, records_updated FROM runs ORDER BY id DESC LIMIT 4")
+    second = table_rows(store_url, "SELECT records_inserted, records_updated FROM runs WHERE kind = 'ingest' "
+                                   "ORDER BY id DESC LIMIT 4")
     assert all(row == (0, 0) for row in second)
 
 
@@ -57,7 +58,8 @@ def test_full_refresh_rereads_without_duplicates(tmp_path):
     config = copy_example(tmp_path, url)
     assert run_cli("--config", str(config), "run", "crm_export") == 0
     assert run_cli("--config", str(config), "run", "crm_export", "--full-refresh") == 0
-    rows = table_rows(url, "SELECT records_read, records_inserted, records_unchanged FROM runs ORDER BY id")
+    rows = table_rows(url, "SELECT records_read, records_inserted, records_unchanged FROM runs "
+                            "WHERE kind = 'ingest' ORDER BY id")
     assert rows == [(8, 7, 0), (8, 0, 7)]
 
 

@@ -9,7 +9,18 @@ import sys
 import click
 import typer
 
-from hub.cli import connectors_cmd, plugins_cmd, quarantine_cmd, run_cmd, setup_cmd
+from hub.cli import (
+    connectors_cmd,
+    identity_cmd,
+    plugins_cmd,
+    profiles_cmd,
+    quarantine_cmd,
+    run_cmd,
+    schedule_cmd,
+    serve_cmd,
+    setup_cmd,
+    sync_cmd,
+)
 from hub.cli.common import ConfigOption, err_console
 from hub.errors import CusthubError
 
@@ -29,8 +40,19 @@ def _root(ctx: typer.Context, config: ConfigOption = None,
 setup_cmd.register(app)
 run_cmd.register(app)
 plugins_cmd.register(app)
+sync_cmd.register(app)
+schedule_cmd.register(app)
+serve_cmd.register(app)
 app.add_typer(quarantine_cmd.app, name="quarantine")
+identity_cmd.register(app)
+profiles_cmd.register(app)
 app.add_typer(connectors_cmd.app, name="connectors")
+
+from hub.cli import audit_cmd, keys_cmd, privacy_cmd  # noqa: E402  (privacy command groups)
+
+app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(privacy_cmd.app, name="privacy")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,7 +26,7 @@ from hub.store.schema import quarantine, runs, source_records, stream_state
 
 EXIT_FAILED, EXIT_PARTIAL = 1, 3
 STATUS_STYLE = {"succeeded": "green", "partial": "yellow", "failed": "red", "running": "cyan",
-                "interrupted": "red"}
+                "interrupted": "red", "deferred": "yellow"}
 
 
 def register(app: typer.Typer) -> None:
@@ -65,6 +65,11 @@ def run(ctx: typer.Context,
             progress.update(task, total=progress.tasks[task].completed)
             results.append(result)
     _print_results(results)
+    if cfg.identity.resolve_after_ingest:  # link what was stored into golden profiles
+        from hub.cli.identity_cmd import print_summary
+        from hub.identity.resolver import resolve_identities
+
+        print_summary(resolve_identities(store, cfg.identity))
     statuses = {r.status for r in results}
     if "failed" in statuses:
         raise typer.Exit(EXIT_FAILED)

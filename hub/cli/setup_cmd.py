@@ -59,6 +59,9 @@ def check(ctx: typer.Context,
         if missing:
             needs = ", ".join(f"{r.target} ({'environment variable' if r.kind == '$env' else 'file'})"
                               for r in missing)
+            if not conn.enabled and not connections:  # a disabled connection waiting for its secrets
+                table.add_row(name, conn.source, f"[yellow]disabled; missing credentials:[/yellow] {needs}")
+                continue
             table.add_row(name, conn.source, f"[yellow]missing credentials:[/yellow] {needs}")
             failures += 1
             continue

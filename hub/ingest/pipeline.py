@@ -83,6 +83,10 @@ def source_config(config: Config, store: Store, connection: Connection, spec: di
         resolved.update(rotated)
     if "base_dir" in spec.get("properties", {}) and "base_dir" not in resolved:
         resolved["base_dir"] = str(config.base_dir)
+    if "store_url" in spec.get("properties", {}) and "store_url" not in resolved:
+        resolved["store_url"] = config.store_url  # sources that read the store itself (the webhook inbox)
+    if "config_file" in spec.get("properties", {}) and "config_file" not in resolved:
+        resolved["config_file"] = str(config.file)  # ... and the config's other sections (its webhook forms)
     return resolved
 
 
@@ -200,7 +204,9 @@ class IngestRun:
         for name in targets:
             self._flush(name, None)
             counts = self.streams[name].counts
-            counts.status, counts.error = "failed", failure.message
+            # A transient failure (a daily quota, say) resumes from the committed state next run.
+            counts.status = "deferred" if failure.failure_type == "transient_error" else "failed"
+            counts.error = failure.message
         log.warning("connection %s: stream %s failed: %s", self.connection.name, failure.stream or "*",
                     failure.message)
 
@@ -259,14 +265,15 @@ class IngestRun:
             runs.save_stream_counts(conn, self.run_id, name, c)
 
     def _outcome(self, error: str | None) -> tuple[str, str | None]:
-        failed = [n for n, s in self.streams.items() if s.counts.status == "failed"]
+        """failed: nothing could be done; partial: some streams failed or were deferred to the next run."""
         if error:
             return "failed", error
-        if not failed:
+        failed = [n for n, s in self.streams.items() if s.counts.status == "failed"]
+        deferred = [n for n, s in self.streams.items() if s.counts.status == "deferred"]
+        if not failed and not deferred:
             return "succeeded", None
-        if len(failed) == len(self.streams):
-            return "failed", "; ".join(f"{n}: {self.streams[n].counts.error}" for n in failed)
-        return "partial", "; ".join(f"{n}: {self.streams[n].counts.error}" for n in failed)
+        summary = "; ".join(f"{n}: {self.streams[n].counts.error}" for n in failed + deferred)
+        return ("failed" if len(failed) == len(self.streams) else "partial"), summary
 
     def _finish(self, status: str, error: str | None) -> RunResult:
         result = RunResult(self.run_id, self.connection.name, status,

@@ -1,0 +1,278 @@
+"""Resolve stored source records into golden profiles: a full run, or incrementally.
+
+A full run (the first, or ``full=True``) reads every record, learns the match model when none is
+stored (or ``retrain``), links and clusters everything and rewrites the identity tables in bulk.
+An incremental run resolves only records that are new or changed since their last resolution:
+their keys are stored, records sharing a usable key or a candidate block with them are found
+through the key index, and that neighbourhood (with every member of the profiles it touches) is
+linked again with the stored model. Profile ids are kept stable in both (see ``assign``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import orjson
+from sqlalchemy import Connection
+
+from hub.identity import review, storage
+from hub.identity.assign import assign_profiles
+from hub.identity.compare import Comparer
+from hub.identity.features import Features, extract
+from hub.identity.golden import build_golden
+from hub.identity.graph import Edge
+from hub.identity.linker import Linker, LinkResult, candidate_pairs, fit_model, key_stats
+from hub.identity.model import FSModel, weight_of
+from hub.identity.settings import IdentitySettings
+from hub.store import Store, runs
+from hub.store.runs import StreamCounts
+
+log = logging.getLogger("custhub.identity")
+MODEL_STATE = "fs_model"
+FULL_RUN_SHARE = 0.5  # when more than this share of records is pending, a full run is faster
+
+
+@dataclass
+class ResolveSummary:
+    run_id: int = 0
+    mode: str = "incremental"
+    records: int = 0  # records (re)linked in this run
+    pending: int = 0  # new or changed records that triggered it
+    profiles: int = 0  # profiles written
+    created: int = 0
+    merged: int = 0
+    links: int = 0
+    review_added: int = 0
+    pairs_scored: int = 0
+    demoted: Counter = field(default_factory=Counter)
+    refused: Counter = field(default_factory=Counter)
+    timings: dict[str, float] = field(default_factory=dict)
+    touched_profiles: list[int] = field(default_factory=list)
+    neighbourhood: dict[str, int] = field(default_factory=dict)
+
+
+class _Timer:
+    def __init__(self, summary: ResolveSummary) -> None:
+        self.summary, self.last = summary, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.summary.timings[name] = round(self.summary.timings.get(name, 0.0) + now - self.last, 3)
+        self.last = now
+
+
+def resolve_identities(store: Store, settings: IdentitySettings, *, full: bool = False,
+                       retrain: bool = False) -> ResolveSummary:
+    """Resolve new and changed records (or all, with ``full``); one transaction, all or nothing."""
+    with store.transaction() as conn:
+        run_id = runs.start_run(conn, "resolve", "identity")
+    summary = ResolveSummary(run_id=run_id)
+    try:
+        with store.transaction() as conn:
+            _resolve(conn, settings, summary, full=full, retrain=retrain)
+    except BaseException as exc:
+        with store.transaction() as conn:
+            runs.finish_run(conn, run_id, "failed", StreamCounts(), type(exc).__name__)
+        raise
+    with store.transaction() as conn:
+        runs.finish_run(conn, run_id, "succeeded", StreamCounts(read=summary.records,
+                                                                  inserted=summary.created), None)
+    log.info("resolve run %s: %s records, %s profiles, %s created, %s merged", run_id, summary.records,
+             summary.profiles, summary.created, summary.merged)
+    return summary
+
+
+def resolve_records(conn: Connection, settings: IdentitySettings, record_ids: set[int],
+                    summary: ResolveSummary | None = None) -> ResolveSummary:
+    """Link ``record_ids`` again (with the stored model), e.g. after a human decision about them."""
+    summary = summary or ResolveSummary(mode="subset")
+    features = _load_features(conn, sorted(record_ids), settings)
+    _link_and_apply(conn, settings, features, summary, _model(conn) or None, replace_all=False)
+    return summary
+
+
+def _resolve(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, *, full: bool,
+             retrain: bool) -> None:
+    timer = _Timer(summary)
+    total = storage.record_count(conn)
+    pending = storage.pending_record_ids(conn)
+    summary.pending = len(pending)
+    timer.lap("find_pending")
+    if total == 0:
+        return
+    if full or retrain or len(pending) > FULL_RUN_SHARE * total or _model(conn) is None:
+        _full(conn, settings, summary, timer, retrain=retrain or _model(conn) is None)
+    elif pending:
+        _incremental(conn, settings, summary, timer, pending, total)
+
+
+def _model(conn: Connection) -> FSModel | None:
+    text = storage.load_state(conn, MODEL_STATE)
+    return FSModel.from_json(text) if text else None
+
+
+def _load_features(conn: Connection, ids: Sequence[int] | None, settings: IdentitySettings) -> list[Features]:
+    out = []
+    for rid, _c, _s, _pk, record_hash, canonical in storage.iter_records(conn, ids):
+        features = extract(rid, orjson.loads(canonical), settings)
+        features.record_hash = record_hash
+        out.append(features)
+    return out
+
+
+def _full(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer, *,
+          retrain: bool) -> None:
+    summary.mode = "full"
+    features = _load_features(conn, None, settings)
+    timer.lap("load_and_keys")
+    stats = key_stats(features)
+    pairs = candidate_pairs(features, stats, settings.max_block_size)
+    timer.lap("blocking")
+    model = _model(conn)
+    comparer = Comparer(features)
+    if retrain or model is None:
+        model = fit_model(features, pairs, settings, stats, comparer)
+        storage.save_state(conn, MODEL_STATE, model.to_json(), datetime.now(UTC))
+        timer.lap("train")
+    storage.replace_all_keys(conn, features)
+    timer.lap("write_keys")
+    _link_and_apply(conn, settings, features, summary, model, replace_all=True, stats=stats, pairs=pairs,
+                    timer=timer, comparer=comparer)
+
+
+def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer,
+                 pending: list[int], total: int) -> None:
+    """Link new and changed records against what is stored, touching only their neighbourhood.
+
+    1. store their keys; find records sharing a usable identifier or a small enough block with them;
+    2. score the new records against those (only pairs with a new record in them);
+    3. link the new records, the records they could join and the members of those profiles,
+       with the stored links holding the existing profiles together.
+    """
+    model = _model(conn)
+    new = _load_features(conn, pending, settings)
+    storage.replace_keys(conn, new)
+    timer.lap("load_and_keys")
+    stats = storage.key_stats(conn, _digests(new))
+    strong, blocks = [], []
+    for f in new:
+        for kind, _, d in f.strong:
+            rule = settings.rule_for(kind)
+            records, names = stats.get(d, (1, 1))
+            if records <= rule.max_records and names <= rule.max_names:
+                strong.append(d)
+        blocks.extend(d for _, d in f.blocks if stats.get(d, (1, 0))[0] <= settings.max_block_size)
+    pending_set = set(pending)
+    by_key = storage.holders(conn, strong) - pending_set
+    by_block = storage.holders(conn, blocks) - pending_set - by_key
+    candidates = _load_features(conn, sorted(by_block), settings)
+    timer.lap("find_neighbourhood")
+    nodes = new + candidates
+    # every pair has a new record on its left (new records come first): their key stats suffice
+    pairs = _pairs_with(nodes, len(new), stats, settings)
+    linker = Linker(nodes, settings, model, stats, total)
+    _, weights = linker.score(pairs) if len(pairs) else (None, np.zeros(0))
+    review_w = weight_of(settings.review_threshold)
+    near = {nodes[int(b)].record_id for (a, b), w in zip(pairs.tolist(), weights.tolist(), strict=True)
+            if w >= review_w}
+    near |= {nodes[int(a)].record_id for (a, b), w in zip(pairs.tolist(), weights.tolist(), strict=True)
+             if w >= review_w}
+    scope = pending_set | by_key | (near - pending_set)
+    touched = set(storage.memberships(conn, list(scope)).values())
+    scope |= storage.members_of(conn, list(touched))
+    have = {f.record_id: f for f in nodes}
+    features = new + [have[r] for r in sorted(scope - pending_set) if r in have]
+    features += _load_features(conn, sorted(scope - pending_set - set(have)), settings)
+    timer.lap("load_neighbourhood")
+    summary.neighbourhood = {"by_key": len(by_key), "by_block": len(by_block), "near": len(near),
+                             "profiles": len(touched), "records": len(features)}
+    stored = storage.links_among(conn, [f.record_id for f in features[len(new):]])
+    _link_and_apply(conn, settings, features, summary, model, replace_all=False, timer=timer, total=total,
+                    pairs_with_first=len(new), stored=stored)
+
+
+def _digests(features: Sequence[Features]) -> list[str]:
+    return [d for f in features for _, _, d in f.strong] + [d for f in features for _, d in f.blocks]
+
+
+def _pairs_with(features: Sequence[Features], first: int, stats: dict, settings: IdentitySettings) -> np.ndarray:
+    """Candidate pairs with at least one of the first ``first`` records in them."""
+    pairs = candidate_pairs(features, stats, settings.max_block_size)
+    return pairs[(pairs[:, 0] < first) | (pairs[:, 1] < first)]
+
+
+def _link_and_apply(conn: Connection, settings: IdentitySettings, features: list[Features],
+                    summary: ResolveSummary, model: FSModel | None, *, replace_all: bool,
+                    stats: dict | None = None, pairs=None, timer: _Timer | None = None,  # noqa: ANN001
+                    total: int | None = None, pairs_with_first: int | None = None,
+                    stored: Sequence[tuple] = (), comparer: Comparer | None = None) -> None:
+    timer = timer or _Timer(summary)
+    if stats is None:
+        stats = storage.key_stats(conn, _digests(features))
+    if pairs is None and pairs_with_first is not None:
+        pairs = _pairs_with(features, pairs_with_first, stats, settings)
+    index = {f.record_id: i for i, f in enumerate(features)}
+    must, cannot = storage.decisions(conn, None if replace_all else set(index))
+    to_idx = lambda pairs_: [(index[a], index[b]) for a, b in pairs_ if a in index and b in index]  # noqa: E731
+    linker = Linker(features, settings, model, stats, total or storage.record_count(conn), comparer)
+    kept = [Edge(index[a], index[b], kind, w or 0.0, orjson.loads(ev)) for a, b, kind, w, ev in stored
+            if a in index and b in index]
+    result = linker.link(to_idx(must), to_idx(cannot), pairs, stored=kept)
+    timer.lap("link")
+    _apply(conn, settings, features, result, summary, replace_all=replace_all)
+    timer.lap("write")
+    _write_golden(conn, settings, None if replace_all else summary.touched_profiles)
+    timer.lap("golden")
+
+
+def _apply(conn: Connection, settings: IdentitySettings, features: list[Features], result: LinkResult,
+           summary: ResolveSummary, *, replace_all: bool) -> None:
+    now = datetime.now(UTC)
+    record_ids = [f.record_id for f in features]
+    groups: dict[int, list[int]] = {}
+    for i, root in enumerate(result.roots):
+        groups.setdefault(root, []).append(record_ids[i])
+    clusters = list(groups.values())
+    old = storage.memberships(conn, None if replace_all else record_ids)
+    known = storage.active_profiles(conn) if replace_all else sorted(set(old.values()))
+    assignment = assign_profiles(clusters, old, storage.next_profile_id(conn), known)
+    hashes = {f.record_id: f.record_hash for f in features}
+    members = [(rid, pid, hashes[rid]) for pid, c in zip(assignment.cluster_ids, clusters, strict=True) for rid in c]
+    storage.write_members(conn, members, replace_all=replace_all)
+    rows = [{"id": pid, "status": "active", "member_count": len(c)}
+            for pid, c in zip(assignment.cluster_ids, clusters, strict=True)]
+    rows += [{"id": old_id, "status": "merged", "merged_into": into, "member_count": 0}
+             for old_id, into in assignment.merged.items()]
+    rows += [{"id": pid, "status": "retired", "member_count": 0} for pid in assignment.retired]
+    storage.write_profiles(conn, rows, now, summary.run_id)
+    link_rows = [(record_ids[e.a], record_ids[e.b], e.kind, e.weight, orjson.dumps(e.evidence).decode())
+                 for e in result.joined]
+    storage.write_links(conn, record_ids, link_rows, replace_all=replace_all)
+    summary.review_added += review.queue_pairs(
+        conn, [(record_ids[e.a], record_ids[e.b], e.weight, e.evidence) for e in result.review], now)
+    review.mark_stale(conn, record_ids, now)
+    summary.records += len(features)
+    summary.profiles += len(clusters)
+    summary.created += len(assignment.created)
+    summary.merged += len(assignment.merged)
+    summary.links += len(link_rows)
+    summary.pairs_scored += result.pairs_scored
+    summary.demoted.update(result.demoted)
+    summary.refused.update(result.refused)
+    summary.touched_profiles = assignment.cluster_ids
+
+
+def _write_golden(conn: Connection, settings: IdentitySettings, profile_ids: Sequence[int] | None) -> None:
+    batch: list[tuple[str, int]] = []
+    for pid, members in storage.iter_profile_members(conn, profile_ids):
+        batch.append((orjson.dumps(build_golden(members, settings)).decode(), pid))
+        if len(batch) >= storage.CHUNK:
+            storage.write_golden(conn, batch)
+            batch = []
+    storage.write_golden(conn, batch)

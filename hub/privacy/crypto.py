@@ -1,0 +1,108 @@
+"""Field encryption: AES-256-GCM per value, bound to its location by AAD.
+
+A stored ciphertext is ASCII text ``ch1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>``: the format
+version and the data-key id are readable (so a rewrap can find the rows of a key id with a prefix
+query) and both are also authenticated, because the AAD is
+``ch1|<kid>|custhub|<table>|<column>|<row key>``. A ciphertext that was edited, moved to another row
+or column, or relabelled with another key id fails with ``CiphertextError``; it never decrypts to
+garbage and the error never holds the plaintext.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hub.privacy.errors import CiphertextError
+from hub.privacy.keys import Keyring
+
+FORMAT = "ch1"
+_TOKEN = re.compile(r"ch1\.(\d{1,9})\.([A-Za-z0-9_-]+)")
+_SEP = "\x1f"
+
+
+def location_aad(table: str, column: str, row_key: Any) -> bytes:
+    """The AAD for the value of ``column`` in row ``row_key`` of ``table``."""
+    key = json.dumps(row_key, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _SEP.join(("custhub", table, column, key)).encode("utf-8")
+
+
+def is_ciphertext(value: Any) -> bool:
+    return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
+
+
+def kid_of(token: str) -> int:
+    """The data-key id a ciphertext was sealed with."""
+    match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
+    if match is None:
+        raise CiphertextError("not a custhub ciphertext (expected ch1.<kid>.<data>)")
+    return int(match.group(1))
+
+
+def kid_prefix(kid: int) -> str:
+    """The text every ciphertext of key id ``kid`` starts with (for prefix queries)."""
+    return f"{FORMAT}.{kid}."
+
+
+def _full_aad(kid: int, aad: bytes) -> bytes:
+    return f"{FORMAT}|{kid}|".encode() + aad
+
+
+class FieldCipher:
+    """Seal and open field values with the keys of a ``Keyring``."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+        self._aead: dict[int, AESGCM] = {}
+
+    def _aesgcm(self, kid: int) -> AESGCM:
+        aead = self._aead.get(kid)
+        if aead is None:
+            aead = self._aead[kid] = AESGCM(self.keyring.dek(kid))
+        return aead
+
+    def encrypt(self, plaintext: str, aad: bytes, *, kid: int | None = None) -> str:
+        kid = self.keyring.active_kid if kid is None else kid
+        nonce = os.urandom(12)  # random 96-bit nonce; rotate the DEK long before 2**32 seals
+        sealed = self._aesgcm(kid).encrypt(nonce, plaintext.encode("utf-8"), _full_aad(kid, aad))
+        return f"{kid_prefix(kid)}{base64.urlsafe_b64encode(nonce + sealed).decode('ascii').rstrip('=')}"
+
+    def decrypt(self, token: str, aad: bytes, *, where: str = "a field") -> str:
+        """The plaintext of ``token``; ``where`` (e.g. ``source_records.raw``) only labels errors."""
+        match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
+        if match is None:
+            raise CiphertextError(f"{where}: not a custhub ciphertext")
+        kid = int(match.group(1))
+        data = match.group(2)
+        try:
+            blob = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+        except (binascii.Error, ValueError):
+            raise CiphertextError(f"{where}: ciphertext is damaged (bad encoding)") from None
+        if len(blob) < 12 + 16:
+            raise CiphertextError(f"{where}: ciphertext is damaged (too short)")
+        try:
+            plain = self._aesgcm(kid).decrypt(blob[:12], blob[12:], _full_aad(kid, aad))
+        except InvalidTag:
+            raise CiphertextError(f"{where}: ciphertext failed authentication (tampered, moved from "
+                                  f"another row or column, or sealed with another key; key id {kid})") from None
+        try:
+            return plain.decode("utf-8")
+        except UnicodeDecodeError:  # authenticated but not ours: cannot happen without the key
+            raise CiphertextError(f"{where}: ciphertext does not hold text") from None
+
+    def encrypt_json(self, value: Any, aad: bytes) -> str:
+        return self.encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")), aad)
+
+    def decrypt_json(self, token: str, aad: bytes, *, where: str = "a field") -> Any:
+        return json.loads(self.decrypt(token, aad, where=where))
+
+    def reseal(self, token: str, aad: bytes, *, where: str = "a field") -> str:
+        """``token`` sealed again under the active key (the same plaintext, the same location)."""
+        return self.encrypt(self.decrypt(token, aad, where=where), aad)

@@ -1,0 +1,172 @@
+"""Send the outbox of one destination: batches, retries, splits, the breaker, and settling.
+
+At-least-once with idempotent effect: a batch is sent, then settled in one transaction (outbox row
+status, the link's external id and last sent hash, the per-row result). A crash between the two
+(the ack-lost window, failpoint ``sync.after_send``) leaves the rows pending; the next run resends
+them and the CRM's upsert on the custhub id field keeps one record per profile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+from sqlalchemy import Connection, func, select, update
+
+from hub.store import Store
+from hub.store.bulk import db_value, insert_rows, update_rows
+from hub.sync.breaker import CircuitBreaker
+from hub.sync.destination import OutRow, RowResult, Writer
+from hub.sync.errors import DestinationUnavailable, RateLimited, Transient
+from hub.sync.failpoints import failpoint
+from hub.sync.links import save_links
+from hub.sync.retry import RetryPolicy, deliver
+from hub.sync.tables import sync_outbox, sync_results
+
+log = logging.getLogger("custhub.sync")
+READ_AHEAD = 20  # batches read per query
+
+
+@dataclass
+class Delivery:
+    synced: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    dead: int = 0
+    failed: int = 0  # transient failures that outlasted their retries (rows stay pending)
+    deferred: int = 0  # left for a later run (daily quota, open breaker)
+    stopped: str | None = None  # why the run stopped early, value-free
+
+
+def dispatch(store: Store, destination: str, writer: Writer, *, run_id: int, now: Callable[[], datetime],
+             policy: RetryPolicy, breaker: CircuitBreaker, max_attempts: int = 5,
+             progress: Callable[[int], None] | None = None) -> Delivery:
+    result = Delivery()
+    last_id = 0
+    while result.stopped is None:
+        rows = _pending(store, destination, last_id, now(), writer.batch_size * READ_AHEAD)
+        if not rows:
+            break
+        for start in range(0, len(rows), writer.batch_size):
+            batch = rows[start:start + writer.batch_size]
+            last_id = batch[-1][0].outbox_id
+            if not _send(store, destination, writer, batch, run_id, now, policy, breaker, max_attempts, result):
+                break
+            if progress:
+                progress(len(batch))
+    if result.stopped:
+        result.deferred += _count_pending(store, destination)
+    return result
+
+
+def _send(store: Store, destination: str, writer: Writer, batch: list[tuple[OutRow, str, int, str]], run_id: int,
+          now: Callable[[], datetime], policy: RetryPolicy, breaker: CircuitBreaker, max_attempts: int,
+          result: Delivery) -> bool:
+    rows = [r for r, *_ in batch]
+    try:
+        breaker.before()
+        results = deliver(writer.write, rows, policy,
+                          lambda exc: RowResult.rejected(exc.code or "BATCH_REJECTED", str(exc)))
+    except DestinationUnavailable as exc:
+        result.stopped = str(exc)
+        return False
+    except RateLimited as exc:  # daily quota, or a wait too long to sleep here
+        wait = exc.retry_after if exc.retry_after is not None else _seconds_to_midnight(now())
+        _defer(store, destination, now() + timedelta(seconds=wait))
+        result.stopped = f"rate limit ({exc.scope}): rest deferred by {wait:.0f}s"
+        log.warning("destination %s: %s", destination, result.stopped)
+        return False
+    except Transient as exc:
+        breaker.failure()
+        _fail(store, batch, run_id, now(), max_attempts, type(exc).__name__, str(exc), result)
+        if breaker.state == "open":
+            result.stopped = f"destination '{destination}' is failing ({type(exc).__name__}); circuit opened"
+            return False
+        return True
+    breaker.success()
+    failpoint("sync.after_send")
+    with store.transaction() as conn:
+        _settle(conn, destination, batch, results, run_id, now(), max_attempts, result)
+        failpoint("sync.before_commit")
+    failpoint("sync.after_commit")
+    return True
+
+
+def _pending(store: Store, destination: str, after_id: int, now: datetime, limit: int) -> list:
+    ob = sync_outbox.c
+    with store.reading() as conn:
+        found = conn.execute(select(ob.id, ob.profile_id, ob.op, ob.payload, ob.external_id, ob.kind, ob.attempts,
+                                    ob.payload_hash).where(
+            ob.destination == destination, ob.status == "pending", ob.id > after_id,
+            ob.next_attempt_at <= now).order_by(ob.id).limit(limit)).all()
+    return [(OutRow(r.id, r.profile_id, r.op, orjson.loads(r.payload), r.external_id), r.kind, r.attempts,
+             r.payload_hash) for r in found]
+
+
+def _settle(conn: Connection, destination: str, batch: list, results: list[RowResult], run_id: int,
+            now: datetime, max_attempts: int, result: Delivery) -> None:
+    stamp = db_value(conn, sync_outbox.c.updated_at, now)
+    outbox_updates, report, links = [], [], []
+    for (row, kind, attempts, h), res in zip(batch, results, strict=True):
+        if res.status == "synced":
+            status = "succeeded"
+            result.synced += 1
+            counter = {"create": "created", "delete": "deleted"}.get(kind, "updated")
+            setattr(result, counter, getattr(result, counter) + 1)
+            links.append((row.profile_id, res.external_id or row.external_id, kind, h))
+        else:
+            status = "dead" if attempts + 1 >= max_attempts else "rejected"
+            setattr(result, status, getattr(result, status) + 1)
+        outbox_updates.append((status, attempts + 1, res.code, res.reason, run_id, stamp, row.outbox_id))
+        report.append((run_id, row.outbox_id, row.profile_id, kind, "synced" if status == "succeeded" else status,
+                       res.external_id or row.external_id, res.code, res.reason, stamp))
+    update_rows(conn, sync_outbox, ("status", "attempts", "error_code", "error", "run_id", "updated_at"), ("id",),
+                outbox_updates)
+    insert_rows(conn, sync_results, ("run_id", "outbox_id", "profile_id", "kind", "status", "external_id", "code",
+                                     "reason", "at"), report)
+    save_links(conn, destination, links, now)
+
+
+def _fail(store: Store, batch: list, run_id: int, now: datetime, max_attempts: int, code: str, reason: str,
+          result: Delivery) -> None:
+    """Transient failure after retries: rows stay pending (or die after ``max_attempts``), retried later."""
+    with store.transaction() as conn:
+        stamp = db_value(conn, sync_outbox.c.updated_at, now)
+        later = db_value(conn, sync_outbox.c.updated_at, now + timedelta(minutes=5))
+        updates, report = [], []
+        for row, kind, attempts, _h in batch:
+            status = "dead" if attempts + 1 >= max_attempts else "pending"
+            result.dead += status == "dead"
+            result.failed += status == "pending"
+            updates.append((status, attempts + 1, code, reason, later, run_id, stamp, row.outbox_id))
+            report.append((run_id, row.outbox_id, row.profile_id, kind, "dead" if status == "dead" else "retry",
+                           row.external_id, code, reason, stamp))
+        update_rows(conn, sync_outbox, ("status", "attempts", "error_code", "error", "next_attempt_at", "run_id",
+                                        "updated_at"), ("id",), updates)
+        insert_rows(conn, sync_results, ("run_id", "outbox_id", "profile_id", "kind", "status", "external_id",
+                                         "code", "reason", "at"), report)
+
+
+def _defer(store: Store, destination: str, until: datetime) -> None:
+    ob = sync_outbox.c
+    with store.transaction() as conn:
+        conn.execute(update(sync_outbox).where(ob.destination == destination, ob.status == "pending").values(
+            next_attempt_at=until))
+
+
+def _count_pending(store: Store, destination: str) -> int:
+    ob = sync_outbox.c
+    with store.reading() as conn:
+        return conn.execute(select(func.count()).select_from(sync_outbox).where(
+            ob.destination == destination, ob.status == "pending")).scalar_one()
+
+
+def _seconds_to_midnight(now: datetime) -> float:
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
