@@ -51,7 +51,8 @@ def test_the_example_config_round_trips_offline(tmp_path, store_url, monkeypatch
     config = copy_example(tmp_path, store_url)
     assert run_cli("--config", str(config), "run") == 0
     assert run_cli("--config", str(config), "sync") == 0
-    stored = table_rows(store_url, "SELECT count(*) FROM source_records")[0][0]
+    # one contact per golden profile (custhub run resolved identities after ingest)
+    stored = table_rows(store_url, "SELECT count(*) FROM identity_profiles WHERE status = 'active'")[0][0]
     lines = (tmp_path / "out" / "contacts.csv").read_text("utf-8").splitlines()
     assert len(lines) == stored + 1
     assert run_cli("--config", str(config), "sync", "contacts_file") == 0  # nothing changed, nothing rewritten

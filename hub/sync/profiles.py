@@ -1,10 +1,13 @@
 """The seam between sync and identity resolution: where golden profiles come from.
 
-Sync reads profiles only through ``iter_profiles``. Until the identity engine (issue 4, ``hub/identity``)
-lands, the provisional implementation below treats every stored source record as its own profile:
-``id = "<connection>:<stream>:<source_pk>"`` and ``record`` = the record's canonical JSON. The identity
-engine replaces this function with one that yields merged golden profiles with stable ids; nothing
-else in ``hub/sync`` needs to change.
+Sync reads profiles only through ``iter_profiles``. Once identity resolution has run on the store
+(``custhub resolve``, or ``custhub run``, which resolves after ingest), every active golden profile
+is one profile, with its stable id, turned back into a canonical-shaped record: each single-valued
+field its surviving value, each multi-valued field the union of the members' values, the
+organisation, the interactions and the current consent per purpose and channel.
+
+A store on which resolution has never run falls back to one profile per stored source record
+(``id = "<connection>:<stream>:<source_pk>"``), so a sync without identity still works.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 
+from hub.identity.tables import identity_profiles
 from hub.store.schema import source_records
 
 
@@ -34,8 +38,47 @@ def profile_id(connection: str, stream: str, source_pk: str) -> str:
 
 
 def iter_profiles(conn: Connection) -> Iterator[GoldenProfile]:
-    """Every profile, in a stable order. Provisional: one profile per stored source record."""
+    """Every profile, in a stable order: golden profiles once resolution has run, else one per record."""
+    if conn.execute(select(exists().where(identity_profiles.c.id.isnot(None)))).scalar():
+        yield from _golden_profiles(conn)
+    else:
+        yield from _record_profiles(conn)
+
+
+def _golden_profiles(conn: Connection) -> Iterator[GoldenProfile]:
+    p = identity_profiles.c
+    query = select(p.id, p.golden, p.updated_at).where(p.status == "active").order_by(p.id)
+    for pid, golden, updated_at in conn.execute(query.execution_options(yield_per=5000)):
+        yield GoldenProfile(str(pid), record_from_golden(orjson.loads(golden) if golden else {}), updated_at)
+
+
+def _record_profiles(conn: Connection) -> Iterator[GoldenProfile]:
     sr = source_records.c
     query = select(sr.connection, sr.stream, sr.source_pk, sr.canonical, sr.updated_at).order_by(sr.id)
     for connection, stream, pk, canonical, updated_at in conn.execute(query.execution_options(yield_per=5000)):
         yield GoldenProfile(profile_id(connection, stream, pk), orjson.loads(canonical), updated_at)
+
+
+def record_from_golden(golden: dict[str, Any]) -> dict[str, Any]:
+    """A golden profile (``hub.identity.golden``) as a canonical-shaped record."""
+    person: dict[str, Any] = {name: field["value"] for name, field in (golden.get("fields") or {}).items()}
+    for name in ("emails", "phones", "addresses", "crm_ids"):
+        if golden.get(name):
+            person[name] = [item["value"] for item in golden[name]]
+    if golden.get("platform_ids"):
+        person["platform_ids"] = {kind: values[0]["value"] for kind, values in golden["platform_ids"].items()}
+    if golden.get("tags"):
+        person["tags"] = [tag["value"] for tag in golden["tags"]]
+    record: dict[str, Any] = {"person": person} if person else {}
+    if golden.get("organization"):
+        record["organization"] = golden["organization"]["value"]
+    if golden.get("interactions"):
+        record["interactions"] = [_without_source(i) for i in golden["interactions"]]
+    current = (golden.get("consents") or {}).get("current")
+    if current:
+        record["consents"] = [_without_source(c) for c in current]
+    return record
+
+
+def _without_source(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "source"}
