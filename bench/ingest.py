@@ -37,7 +37,9 @@ def run_once(rows: int, workdir: Path, store_url: str | None, batch_size: int) -
     for leftover in workdir.glob(f"store_{rows}.db*"):  # a fresh store: every row must really be read
         leftover.unlink()
     url = store_url or f"sqlite:///{store}"
+    # Ingest alone: identity resolution has its own benchmark (bench/identity.py).
     config = {"version": 1, "store": {"url": url}, "ingest": {"batch_size": batch_size},
+              "identity": {"resolve_after_ingest": False},
               "connections": {"expo": {
                   "source": "file",
                   "config": {"files": [{"path": str(data), "stream": "signups", "primary_key": ["序号"]}]},

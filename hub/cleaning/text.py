@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any, Final
 
 # Zero-width space, non-joiner, joiner, word joiner and the byte-order mark. They are invisible,
@@ -26,6 +27,7 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
+@lru_cache(maxsize=1 << 16)  # customer data repeats itself: cities, titles, companies, constants
 def clean_text(text: str) -> str:
     """NFKC (full width to half width, U+3000 to a space), no zero-width characters, single spaces,
     trimmed. Idempotent. ASCII is already NFKC and has no zero-width characters, hence the fast path.

@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, update
 
 from hub.schedule import locks
 from hub.schedule.jobs import Job
-from hub.store import Store
+from hub.store import Store, serialize
 from hub.sync.tables import schedule_jobs
 
 log = logging.getLogger("custhub.schedule")
@@ -55,6 +55,7 @@ class Scheduler:
         """Persist every configured job; a new or changed schedule gets a fresh next run time."""
         now = self.clock()
         with self.store.transaction() as conn:
+            serialize(conn, "schedule_jobs")  # two schedulers starting together insert the same jobs
             stored = {r.job_id: r for r in conn.execute(select(schedule_jobs))}
             for job in self.jobs.values():
                 row = stored.get(job.id)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from hub.store.engine import create_store_engine, migrate
 
@@ -41,4 +42,14 @@ class Store:
         self.engine.dispose()
 
 
-__all__ = ["Store"]
+def serialize(conn: Connection, name: str) -> None:
+    """Make concurrent transactions that call this with the same ``name`` run one after another.
+
+    SQLite transactions already do (``BEGIN IMMEDIATE``); PostgreSQL takes a transaction-scoped
+    advisory lock, released at commit or rollback.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(name.encode())})
+
+
+__all__ = ["Store", "serialize"]
