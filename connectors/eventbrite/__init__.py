@@ -8,31 +8,18 @@ through ``hub.sources.api_source``. Docs: ``docs/connectors/eventbrite.md``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from hub import hookimpl
-from hub.sources.cdk_runner import CdkSourceConnector
+from hub.sources.cdk_runner import api_connector
 
-__all__ = ["SPEC", "EVENTBRITE_SOURCE", "register_sources"]
+__all__ = ["EVENTBRITE_SOURCE", "register_sources"]
 
-SPEC: dict[str, Any] = json.loads(Path(__file__).with_name("spec.json").read_text("utf-8"))
-
-
-def _make_source(config: Mapping[str, Any], catalog: Any, state: list[Any]) -> Any:
-    from connectors.eventbrite.api import EventbriteApi
-    from hub.sources.api_source import ApiSource
-
-    return ApiSource(SPEC, EventbriteApi, config, label="eventbrite source config")
-
-
-EVENTBRITE_SOURCE = CdkSourceConnector(
-    name="eventbrite",
-    description="Eventbrite event attendees (profile, ticket, check-in, answers to custom questions)",
-    spec=SPEC,
-    make_source=_make_source,
+EVENTBRITE_SOURCE = api_connector(
+    "eventbrite",
+    "Eventbrite event attendees (profile, ticket, check-in, answers to custom questions)",
+    Path(__file__).with_name("spec.json"),
+    "connectors.eventbrite.api:EventbriteApi",
 )
 
 

@@ -9,31 +9,18 @@ needs keyset filters, none of which a declarative manifest can say); it runs in-
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from hub import hookimpl
-from hub.sources.cdk_runner import CdkSourceConnector
+from hub.sources.cdk_runner import api_connector
 
-__all__ = ["FXIAOKE_SOURCE", "SPEC", "register_sources"]
+__all__ = ["FXIAOKE_SOURCE", "register_sources"]
 
-SPEC: dict[str, Any] = json.loads(Path(__file__).with_name("spec.json").read_text("utf-8"))
-
-
-def _make_source(config: Mapping[str, Any], catalog: Any, state: list[Any]) -> Any:
-    from connectors.fxiaoke.api import FxiaokeApi
-    from hub.sources.api_source import ApiSource
-
-    return ApiSource(SPEC, FxiaokeApi, config, label="fxiaoke source config")
-
-
-FXIAOKE_SOURCE = CdkSourceConnector(
-    name="fxiaoke",
-    description="纷享销客 FxiaoKe CRM contacts and accounts (corpAccessToken; incremental by last_modified_time)",
-    spec=SPEC,
-    make_source=_make_source,
+FXIAOKE_SOURCE = api_connector(
+    "fxiaoke",
+    "纷享销客 FxiaoKe CRM contacts and accounts (corpAccessToken; incremental by last_modified_time)",
+    Path(__file__).with_name("spec.json"),
+    "connectors.fxiaoke.api:FxiaokeApi",
 )
 
 

@@ -9,31 +9,18 @@ Docs: ``docs/connectors/jotform.md``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from hub import hookimpl
-from hub.sources.cdk_runner import CdkSourceConnector
+from hub.sources.cdk_runner import api_connector
 
-__all__ = ["SPEC", "JOTFORM_SOURCE", "register_sources"]
+__all__ = ["JOTFORM_SOURCE", "register_sources"]
 
-SPEC: dict[str, Any] = json.loads(Path(__file__).with_name("spec.json").read_text("utf-8"))
-
-
-def _make_source(config: Mapping[str, Any], catalog: Any, state: list[Any]) -> Any:
-    from connectors.jotform_api.api import JotformApi
-    from hub.sources.api_source import ApiSource
-
-    return ApiSource(SPEC, JotformApi, config, label="jotform source config")
-
-
-JOTFORM_SOURCE = CdkSourceConnector(
-    name="jotform",
-    description="Jotform form submissions (submissions API; incremental by created_at, daily limit-left budget)",
-    spec=SPEC,
-    make_source=_make_source,
+JOTFORM_SOURCE = api_connector(
+    "jotform",
+    "Jotform form submissions (submissions API; incremental by created_at, daily limit-left budget)",
+    Path(__file__).with_name("spec.json"),
+    "connectors.jotform_api.api:JotformApi",
 )
 
 

@@ -9,31 +9,18 @@ Docs: ``docs/connectors/typeform.md``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from hub import hookimpl
-from hub.sources.cdk_runner import CdkSourceConnector
+from hub.sources.cdk_runner import api_connector
 
-__all__ = ["SPEC", "TYPEFORM_SOURCE", "register_sources"]
+__all__ = ["TYPEFORM_SOURCE", "register_sources"]
 
-SPEC: dict[str, Any] = json.loads(Path(__file__).with_name("spec.json").read_text("utf-8"))
-
-
-def _make_source(config: Mapping[str, Any], catalog: Any, state: list[Any]) -> Any:
-    from connectors.typeform_api.api import TypeformApi
-    from hub.sources.api_source import ApiSource
-
-    return ApiSource(SPEC, TypeformApi, config, label="typeform source config")
-
-
-TYPEFORM_SOURCE = CdkSourceConnector(
-    name="typeform",
-    description="Typeform form responses (Responses API; incremental by submitted_at, answers by field ref)",
-    spec=SPEC,
-    make_source=_make_source,
+TYPEFORM_SOURCE = api_connector(
+    "typeform",
+    "Typeform form responses (Responses API; incremental by submitted_at, answers by field ref)",
+    Path(__file__).with_name("spec.json"),
+    "connectors.typeform_api.api:TypeformApi",
 )
 
 

@@ -8,31 +8,18 @@ shared process-wide, which a declarative manifest cannot express); it runs in-pr
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from hub import hookimpl
-from hub.sources.cdk_runner import CdkSourceConnector
+from hub.sources.cdk_runner import api_connector
 
-__all__ = ["SPEC", "WECHAT_SOURCE", "register_sources"]
+__all__ = ["WECHAT_SOURCE", "register_sources"]
 
-SPEC: dict[str, Any] = json.loads(Path(__file__).with_name("spec.json").read_text("utf-8"))
-
-
-def _make_source(config: Mapping[str, Any], catalog: Any, state: list[Any]) -> Any:
-    from connectors.wechat.api import WeChatApi
-    from hub.sources.api_source import ApiSource
-
-    return ApiSource(SPEC, WeChatApi, config, label="wechat source config")
-
-
-WECHAT_SOURCE = CdkSourceConnector(
-    name="wechat",
-    description="WeChat Official Account followers (openid, unionid, subscribe time, tags, remark)",
-    spec=SPEC,
-    make_source=_make_source,
+WECHAT_SOURCE = api_connector(
+    "wechat",
+    "WeChat Official Account followers (openid, unionid, subscribe time, tags, remark)",
+    Path(__file__).with_name("spec.json"),
+    "connectors.wechat.api:WeChatApi",
 )
 
 

@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib
 import json
 import logging
 import logging.config
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -52,7 +54,7 @@ from hub.sources.cdk_host import HostWiring, QuietCdk
 from hub.sources.cdk_host import cdk as cdk_names
 from hub.sources.stdout_router import STDOUT, StdoutTap
 
-__all__ = ["CdkSourceConnector", "SourceFactory", "traced_error"]
+__all__ = ["CdkSourceConnector", "SourceFactory", "api_connector", "traced_error"]
 
 # (config, configured catalog or None, state messages) -> an airbyte_cdk Source
 SourceFactory = Callable[[Mapping[str, Any], Any, list[Any]], Any]
@@ -313,3 +315,18 @@ def _traced_message(error: Any) -> str:
 def _one_line(text: str) -> str:
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
     return lines[0] if lines else ""
+
+
+def api_connector(name: str, description: str, spec_file: Path, api: str) -> CdkSourceConnector:
+    """An in-process source whose HTTP side is the class ``api`` ("module:Class"), run by
+    ``hub.sources.api_source``. Both are imported on first use, so registering costs no CDK import."""
+    spec = json.loads(spec_file.read_text("utf-8"))
+    module_name, class_name = api.split(":")
+
+    def make_source(config: Mapping[str, Any], catalog: Any, state: list[Any]) -> Any:
+        from hub.sources.api_source import ApiSource
+
+        api_class = getattr(importlib.import_module(module_name), class_name)
+        return ApiSource(spec, api_class, config, label=f"{name} source config")
+
+    return CdkSourceConnector(name=name, description=description, spec=spec, make_source=make_source)
