@@ -134,6 +134,7 @@ def hubspot(monkeypatch):
     api.start = config_for(api)["start_date"]
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         api.install(rsps)
+        api.rsps = rsps
         yield api
 
 
@@ -187,6 +188,20 @@ def test_wrong_token_fails_check_with_one_line(hubspot):
     result = HUBSPOT_SOURCE.check({**config_for(hubspot), "access_token": "pat-na1-other-portal"})
     assert not result.ok
     assert result.message == "HubSpot: the access token was refused (HTTP 401); check access_token"
+
+
+@pytest.mark.parametrize(("portal", "ok", "message"), [
+    (62515, True, ""),
+    (99999, False, "HubSpot: the access token belongs to account 62515, not portal_id 99999 "
+                   "(use a token of that account or fix portal_id)"),
+])
+def test_check_confirms_the_account_when_portal_id_is_set(hubspot, portal, ok, message):
+    hubspot.seed("contacts", 1)
+    hubspot.rsps.add(responses.GET, f"{BASE}/account-info/v3/details",
+                  json={"portalId": 62515, "accountType": "STANDARD", "timeZone": "Asia/Shanghai",
+                        "companyCurrency": "CNY", "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"})
+    result = HUBSPOT_SOURCE.check({**config_for(hubspot), "portal_id": portal})
+    assert (result.ok, result.message if not ok else "") == (ok, message)
 
 
 def test_a_wrong_config_is_one_line_naming_the_key(hubspot):
