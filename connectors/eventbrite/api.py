@@ -32,7 +32,7 @@ from typing import Any
 import requests
 
 from hub.errors import ConfigError, ConnectorError, CusthubError
-from hub.sources.api_source import StreamDef
+from hub.sources.api_source import StreamDef, read_partitions
 from hub.sources.http import ApiClient, RateLimited, Transient, json_body, parse_retry_after
 
 VENDOR = "Eventbrite"
@@ -88,11 +88,7 @@ class EventbriteApi:
         return [StreamDef("attendees", self.read, ("id",), "changed", SCHEMA)]
 
     def read(self, state: Mapping[str, Any]) -> Iterator[Pair]:
-        events = dict(state.get("events") or {})
-        for event_id in self.config["event_ids"]:
-            for record, after in self._event(event_id, events):
-                events = after["events"]
-                yield record, after
+        return read_partitions(state, "events", self.config["event_ids"], self._event)
 
     def _event(self, event_id: str, events: dict[str, Any]) -> Iterator[Pair]:
         saved = events.get(event_id) or {}

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from hub.errors import ConfigError, ConnectorError
-from hub.sources.api_source import StreamDef
+from hub.sources.api_source import StreamDef, read_partitions
 from hub.sources.http import ApiClient, QuotaExhausted, RateLimited, Transient, json_body, parse_retry_after
 
 VENDOR = "Jotform"
@@ -86,11 +86,7 @@ class JotformApi:
         return list(body.get("content") or []), int(left) if left.isdigit() else None
 
     def read(self, state: Mapping[str, Any]) -> Iterator[Pair]:
-        forms = dict(state.get("forms") or {})
-        for form_id in self.config["form_ids"]:
-            for record, after in self._form(form_id, forms):
-                forms = after["forms"]
-                yield record, after
+        return read_partitions(state, "forms", self.config["form_ids"], self._form)
 
     def _form(self, form_id: str, forms: dict[str, Any]) -> Iterator[Pair]:
         saved = forms.get(form_id) or {}

@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from hub.errors import ConfigError, ConnectorError
-from hub.sources.api_source import StreamDef
+from hub.sources.api_source import StreamDef, read_partitions
 from hub.sources.http import ApiClient, RateLimited, Transient, json_body, parse_retry_after
 
 VENDOR = "Typeform"
@@ -83,11 +83,7 @@ class TypeformApi:
         return list(body.get("items") or []) if isinstance(body, dict) else []
 
     def read(self, state: Mapping[str, Any]) -> Iterator[Pair]:
-        forms = dict(state.get("forms") or {})
-        for form_id in self.config["form_ids"]:
-            for record, after in self._form(form_id, forms):
-                forms = after["forms"]
-                yield record, after
+        return read_partitions(state, "forms", self.config["form_ids"], self._form)
 
     def _form(self, form_id: str, forms: dict[str, Any]) -> Iterator[Pair]:
         saved = forms.get(form_id) or {}

@@ -92,6 +92,17 @@ class ApiSource(AbstractSource):
         return AirbyteConnectionStatus(status=Status.SUCCEEDED if ok else Status.FAILED, message=reason)
 
 
+def read_partitions(state: Mapping[str, Any], key: str, partition_ids: Iterable[str],
+                    read_one: Callable[[str, dict[str, Any]], Iterator[Any]]) -> Iterator[Any]:
+    """Read each partition (a form, an event ...) in turn; ``state[key]`` maps partition id to its own
+    saved state, and every (record, state after it) pair carries the state of all partitions so far."""
+    saved = dict(state.get(key) or {})
+    for partition_id in partition_ids:
+        for record, after in read_one(partition_id, saved):
+            saved = after[key]
+            yield record, after
+
+
 class ApiStream(Stream, CheckpointMixin):
     """A ``StreamDef`` as a CDK stream whose state is exact after every record."""
 
