@@ -8,6 +8,13 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
+# One KEK for the whole test session, so that no test writes a key file next to a bundled config.
+# Tests of the KEK handling itself set or remove it with monkeypatch.
+if not os.environ.get("CUSTHUB_KEK"):
+    from hub.privacy.keys import generate_kek  # noqa: E402
+
+    os.environ["CUSTHUB_KEK"] = generate_kek()
+
 PG_ADMIN_URL = os.environ.get("CUSTHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -30,7 +30,7 @@ def _config(tmp_path, privacy_section=None, extra_destination=None):
 
 def test_defaults_without_a_privacy_section(tmp_path):
     cfg = load_config(_config(tmp_path))
-    assert cfg.privacy.kek == {"$env": "CUSTHUB_KEK"}
+    assert cfg.privacy.kek is None  # auto: $CUSTHUB_KEK, else .custhub/kek beside the config
     assert cfg.privacy.roles["marketing"].unmask == {"general", "confidential"}
     assert cfg.privacy.retention["audit_log"] == "3y"
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from hub.config import Config, load_config
+from hub.privacy.runtime import ensure_active
 from hub.store import Store
 
 # Piped output (logs, tests, cron mail) gets wide tables instead of ellipses.
@@ -32,4 +33,7 @@ def get_config(ctx: typer.Context, config: Path | None) -> Config:
 
 
 def open_store(config: Config) -> Store:
-    return Store.open(config.store_url)
+    """The migrated store, with the privacy layer (keys, blind indexes, audit) active for it."""
+    store = Store.open(config.store_url)
+    ensure_active(store.engine, config.privacy, config.base_dir)
+    return store

@@ -1,7 +1,8 @@
 """The ``privacy`` section of custhub.yaml, parsed (the JSON Schema has already checked its shape).
 
 Everything has a safe default, so a config without a ``privacy`` section gets: the KEK from
-``$CUSTHUB_KEK``; the default roles (``hub.privacy.tiers.DEFAULT_ROLES``); CN subjects without a
+``$CUSTHUB_KEK``, else from ``.custhub/kek`` beside the config (generated for a new
+store); the default roles (``hub.privacy.tiers.DEFAULT_ROLES``); CN subjects without a
 legitimate-interest basis; separate consent for sensitive data, third-party sharing and
 cross-border transfer; audit checkpoints in ``.custhub/audit-checkpoints.jsonl``, kept 3 years.
 This module must not import ``hub.config`` (which imports it).
@@ -40,7 +41,9 @@ class Recipient:
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    kek: dict[str, str] = field(default_factory=lambda: {"$env": "CUSTHUB_KEK"})
+    # None: "auto" - $CUSTHUB_KEK when set, else the key file .custhub/kek beside the config,
+    # created on first use of an empty store (hub.privacy.runtime.ensure_active).
+    kek: dict[str, str] | None = None
     roles: dict[str, Role] = field(default_factory=lambda: dict(DEFAULT_ROLES))
     consent: ConsentPolicy = DEFAULT_POLICY
     controller: dict[str, str] = field(default_factory=dict)

@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy import Connection, func, select, update
 
+from hub.failpoints import failpoint
 from hub.store import Store
 from hub.store.bulk import db_value, insert_rows, update_rows
 from hub.sync.breaker import CircuitBreaker
 from hub.sync.destination import OutRow, RowResult, Writer
 from hub.sync.errors import DestinationUnavailable, RateLimited, Transient
-from hub.sync.failpoints import failpoint
 from hub.sync.links import save_links
 from hub.sync.retry import RetryPolicy, deliver
 from hub.sync.tables import sync_outbox, sync_results

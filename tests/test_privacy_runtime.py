@@ -1,0 +1,56 @@
+"""ensure_active: keys for a new store, an auto KEK file only for an empty store, refusal without a KEK."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from hub.privacy import runtime
+from hub.privacy.errors import CiphertextError, KeyMaterialError
+from hub.privacy.settings import PrivacySettings
+from hub.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(f"sqlite:///{tmp_path / 'hub.db'}")
+    yield s
+    runtime.deactivate()
+    s.close()
+
+
+def test_new_store_gets_keys_and_an_auto_kek_file(store, tmp_path, monkeypatch, caplog):
+    monkeypatch.delenv("CUSTHUB_KEK", raising=False)
+    rt = runtime.ensure_active(store.engine, PrivacySettings(), tmp_path)
+    kek_file = tmp_path / ".custhub" / "kek"
+    assert kek_file.exists() and stat.S_IMODE(kek_file.stat().st_mode) == 0o600
+    assert "generated a new key-encryption key" in caplog.text
+    assert runtime.current() is rt
+    assert runtime.ensure_active(store.engine, PrivacySettings(), tmp_path) is rt  # idempotent
+
+    token = rt.seal("source_records", "raw", 7, "张伟 13800138000")
+    assert "张伟" not in token and rt.open("source_records", "raw", 7, token) == "张伟 13800138000"
+    with pytest.raises(CiphertextError, match="source_records.raw"):
+        rt.open("source_records", "raw", 8, token)  # moved to another row
+    assert rt.content_hash(b"x") == rt.content_hash(b"x") != rt.content_hash(b"y")
+    assert len(rt.content_hash(b"x")) == 32
+
+
+def test_store_with_keys_refuses_to_start_without_its_kek(store, tmp_path, monkeypatch):
+    monkeypatch.delenv("CUSTHUB_KEK", raising=False)
+    runtime.ensure_active(store.engine, PrivacySettings(), tmp_path)
+    (tmp_path / ".custhub" / "kek").unlink()
+    runtime.deactivate()
+    with pytest.raises(KeyMaterialError, match="CUSTHUB_KEK is not set") as err:
+        runtime.ensure_active(store.engine, PrivacySettings(), tmp_path)
+    assert "cannot be read without it" in str(err.value)
+    assert not (tmp_path / ".custhub" / "kek").exists()  # never a fresh key for a store with data keys
+
+
+def test_explicit_kek_reference_is_used_for_a_new_store(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_KEK", __import__("hub.privacy.keys", fromlist=["x"]).generate_kek())
+    monkeypatch.delenv("CUSTHUB_KEK", raising=False)
+    rt = runtime.ensure_active(store.engine, PrivacySettings(kek={"$env": "MY_KEK"}), tmp_path)
+    assert not (tmp_path / ".custhub").exists()
+    assert rt.keyring.active_kid == 1
