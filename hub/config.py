@@ -8,6 +8,7 @@ connections lack credentials without failing the whole file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from hub.errors import ConfigError, ConnectorError
 from hub.identity.settings import IdentitySettings, parse_identity
 from hub.privacy.settings import PrivacySettings, parse_privacy
 from hub.protocol import StreamSelection
+from hub.quality.settings import QualitySettings, parse_quality
+from hub.segments.settings import SegmentSettings, parse_segments
 
 
 def default_workers() -> int:
@@ -90,6 +93,11 @@ class Config:
     destinations: dict[str, Destination]
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    # SHA-256 of each top-level section as loaded (canonical JSON): what config-change auditing compares.
+    section_digests: dict[str, str] = field(default_factory=dict)
+    console: dict[str, Any] = field(default_factory=dict)  # raw section, parsed by hub.console.settings
+    quality: QualitySettings = field(default_factory=QualitySettings)
+    segments: SegmentSettings = field(default_factory=SegmentSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -167,9 +175,18 @@ def parse_config(raw: Any, path: Path) -> Config:
         mappings_dirs=(*dirs, paths.bundled_dir("mappings")),
         connections=connections, destinations=destinations,
         identity=parse_identity(raw.get("identity"), file=file),
-        privacy=parse_privacy(raw.get("privacy")))
+        privacy=parse_privacy(raw.get("privacy")),
+        section_digests=section_digests(raw), console=raw.get("console") or {},
+        quality=parse_quality(raw.get("quality"), file=file, connections=connections),
+        segments=parse_segments(raw.get("segments"), file=file))
     _check_mappings(config)
     return config
+
+
+def section_digests(raw: dict[str, Any]) -> dict[str, str]:
+    """A digest of each top-level section (secret references included, never secret values)."""
+    return {name: hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode())
+            .hexdigest() for name, body in raw.items()}
 
 
 def _connection(name: str, body: dict[str, Any], masked: dict[str, Any], file: str) -> Connection:

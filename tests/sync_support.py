@@ -21,13 +21,16 @@ OUTMAP = {"name": "out_test", "key": "custhub_id", "fields": {
 
 
 def make_config(tmp_path: Path, store_url: str, destinations: dict[str, Any],
-                outmap: dict[str, Any] | None = None, connections: dict[str, Any] | None = None) -> Config:
+                outmap: dict[str, Any] | None = None, connections: dict[str, Any] | None = None,
+                privacy: dict[str, Any] | None = None) -> Config:
     out = tmp_path / "maps" / "outbound"
     out.mkdir(parents=True, exist_ok=True)
     mapping = outmap or OUTMAP
     (out / f"{mapping['name']}.yaml").write_text(yaml.safe_dump(mapping, allow_unicode=True), "utf-8")
     raw = {"version": 1, "store": {"url": store_url}, "mappings_dirs": ["maps"],
            "connections": connections or {}, "destinations": destinations}
+    if privacy:
+        raw["privacy"] = privacy
     path = tmp_path / "custhub.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     return parse_config(raw, path)

@@ -40,7 +40,7 @@ def test_run_resolves_after_ingest_and_the_commands_explain_it(store_url, tmp_pa
     assert run_cli("--config", str(config), "review", "list") == 0
     assert run_cli("--config", str(config), "export", "profiles", "--format", "csv", "-o",
                    str(tmp_path / "p.csv")) == 0
-    assert (tmp_path / "p.csv").read_text("utf-8").startswith("profile_id,member_count,name")
+    assert (tmp_path / "p.csv").read_text("utf-8-sig").startswith("profile_id,member_count,name")
 
 
 def test_unknown_profile_is_one_clear_error(store_url, tmp_path, capsys):

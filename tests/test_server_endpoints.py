@@ -11,8 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.config import load_config
+from hub.inbox.events import inbox_key
 from hub.server import build_app, server_settings
 from hub.store import Store
+from hub.store.sealed import open_json
 from tests.helpers import table_rows
 from tests.webhook_support import (
     SECRETS,
@@ -51,6 +53,14 @@ def inbox(store_url: str) -> list[tuple]:
     return table_rows(store_url, "SELECT provider, form, event_id FROM webhook_inbox ORDER BY id")
 
 
+def first_payload(store_url: str) -> dict:
+    """The first stored payload, opened (it is sealed at rest)."""
+    provider, event_id, stored = table_rows(store_url, "SELECT provider, event_id, payload FROM webhook_inbox "
+                                                       "ORDER BY id")[0]
+    assert stored.startswith("ch1.")
+    return open_json("webhook_inbox", "payload", inbox_key(provider, event_id), stored)
+
+
 def test_typeform_signed_post_is_stored_once(client):
     body = typeform_body("01DQDVZ0MS8CTJDYVP6KD57J78")
     first = client.post("/hooks/typeform/survey", content=body, headers=typeform_headers(body))
@@ -58,7 +68,7 @@ def test_typeform_signed_post_is_stored_once(client):
     replay = client.post("/hooks/typeform/survey", content=body, headers=typeform_headers(body))
     assert replay.status_code == 200 and replay.json()["status"] == "duplicate"
     assert inbox(client.store_url) == [("typeform", "survey", "01DQDVZ0MS8CTJDYVP6KD57J78")]
-    payload = json.loads(table_rows(client.store_url, "SELECT payload FROM webhook_inbox")[0][0])
+    payload = first_payload(client.store_url)
     assert payload["form_response"]["answers"][1]["email"] == "laura@example.com"
 
 
@@ -69,7 +79,7 @@ def test_facebook_signed_post_stores_each_lead_once(client):
     again = facebook_body("444444444444")  # the same lead in another delivery
     assert client.post("/hooks/facebook/leads", content=again, headers=facebook_headers(again)).json()["new"] == 0
     assert inbox(client.store_url) == [("facebook", "leads", "444444444444"), ("facebook", "leads", "555555555555")]
-    payload = json.loads(table_rows(client.store_url, "SELECT payload FROM webhook_inbox ORDER BY id")[0][0])
+    payload = first_payload(client.store_url)
     assert payload["page_id"] == "123123123"  # ids kept as text
 
 
@@ -136,7 +146,7 @@ def test_jotform_token_in_url_and_multipart_raw_request(client):
     assert client.post(url, content=body, headers={"Content-Type": content_type}).json()["new"] == 0
     wrong = client.post("/hooks/jotform/expo/nottherighttoken", content=body, headers={"Content-Type": content_type})
     assert wrong.status_code == 403
-    payload = json.loads(table_rows(client.store_url, "SELECT payload FROM webhook_inbox")[0][0])
+    payload = first_payload(client.store_url)
     assert payload["rawRequest"]["q4_email4"] == "john@example.com" and "pretty" not in payload
 
 

@@ -14,6 +14,7 @@ from hub.store.runs import finish_run, start_run
 from hub.sync import sync_destination
 from hub.sync.consent import consent_granted
 from hub.sync.outmap import compile_outmap
+from hub.sync.sealing import open_reason
 from hub.sync.tables import sync_links, sync_results
 from hub.sync.testing import delete_profile, person, seed_profiles, update_profile
 from tests.helpers import run_cli
@@ -66,10 +67,12 @@ def test_rejected_rows_keep_the_crm_reason_are_retried_on_later_runs_then_dead(t
     r1 = sync_destination(cfg, store, "crm")
     assert r1.status == "partial" and r1.delivery.rejected == 1 and r1.delivery.created == 2
     with store.reading() as conn:
-        problems = conn.execute(sa.select(sync_results.c.status, sync_results.c.code, sync_results.c.reason).where(
+        problems = conn.execute(sa.select(sync_results.c.status, sync_results.c.code, sync_results.c.reason,
+                                          sync_results.c.outbox_id).where(
             sync_results.c.run_id == r1.run_id, sync_results.c.status != "synced")).all()
-    assert [tuple(p) for p in problems] == [("rejected", "MANDATORY_NOT_FOUND",
-                                                          "MANDATORY_NOT_FOUND on field name")]
+    assert [(s, c, open_reason(r1.run_id, o, r)) for s, c, r, o in problems] == [
+        ("rejected", "MANDATORY_NOT_FOUND", "MANDATORY_NOT_FOUND on field name")]
+    assert problems[0].reason.startswith("ch1.")  # sealed at rest
     recorder.batches.clear()
     r2 = sync_destination(cfg, store, "crm")  # retried although nothing changed
     assert [r.profile_id for r in recorder.rows] == [ids[0]] and r2.delivery.rejected == 1

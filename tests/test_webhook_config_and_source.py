@@ -11,6 +11,8 @@ from hub import plugins
 from hub.config import load_config
 from hub.errors import ConfigError
 from hub.inbox import InboxEvent, record_events
+from hub.privacy.runtime import ensure_active
+from hub.privacy.settings import PrivacySettings
 from hub.protocol import Record, State, StreamSelection
 from hub.server import server_settings
 from hub.store import Store
@@ -81,6 +83,7 @@ def test_inbox_source_conformance(env, tmp_path):
     store_url = f"sqlite:///{tmp_path / 'c.db'}"
     path = write_config(tmp_path, store_url)
     store = Store.open(store_url)
+    ensure_active(store.engine, PrivacySettings(), tmp_path)  # the store's keys seal the payloads
     with store.transaction() as conn:
         record_events(conn, [InboxEvent("generic", "contact", f"contact:{n}", {"email": f"{n}@example.com"})
                              for n in range(7)])

@@ -1,4 +1,10 @@
-"""What the destination connectors share: HTTP error classification and grouping a batch by op."""
+"""What the destination connectors share: HTTP error classification, grouping a batch by op, erasure.
+
+Besides ``upsert``/``update``/``delete``, every built-in writer handles ``erase``: remove the record of a
+person for good (GDPR Art. 17/19, PIPL Art. 47), found by ``external_id`` or else by the custhub id.
+A record that is not there comes back as ``not_present()``. Each destination declares the erasures it
+can do (``erasure_capabilities``); ``config.erasure`` picks one (default: the first).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,18 @@ from hub.sync.errors import Transient, UnknownOutcome
 from hub.sync.retry import parse_retry_after
 
 SECRET = {"type": "string", "airbyte_secret": True}
+NOT_PRESENT = "NOT_PRESENT"
+# Config keys every destination accepts (hub.sync.erase and hub.sync.runner read them).
+PRIVACY_PROPS: dict[str, Any] = {
+    "erasure": {"enum": ["delete", "anonymise"],
+                "description": "how `custhub privacy erase` removes a person here (default: delete when possible)"},
+    "cross_border_warn_at": {"type": "integer", "minimum": 1,
+                             "description": "warn when this many people were sent here (abroad) this year"}}
+
+
+def not_present(external_id: str | None = None) -> RowResult:
+    """The result of an erasure of a record the destination does not hold."""
+    return RowResult("synced", external_id, NOT_PRESENT, None)
 
 
 def http(session: requests.Session, method: str, url: str, *, timeout: float, **kwargs: Any) -> requests.Response:

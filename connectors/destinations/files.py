@@ -17,13 +17,14 @@ from typing import Any
 
 import orjson
 
+from connectors.destinations.common import PRIVACY_PROPS, not_present
 from hub.sync.destination import OutRow, RowResult
 
 SPEC = {"type": "object", "additionalProperties": False, "required": ["path"], "properties": {
     "path": {"type": "string", "description": "a .csv or .jsonl file (relative to the working directory)"},
     "format": {"enum": ["csv", "jsonl"]},
     "batch_size": {"type": "integer", "minimum": 1},
-    "max_attempts": {"type": "integer", "minimum": 1}}}
+    "max_attempts": {"type": "integer", "minimum": 1}, **PRIVACY_PROPS}}
 _SAFE_NUMBER = re.compile(r"[+-][\d\s().-]*")
 
 
@@ -56,6 +57,10 @@ class FileWriter:
     def write(self, rows: list[OutRow]) -> list[RowResult]:
         results = []
         for row in rows:
+            if row.op == "erase":
+                held = self.rows.pop(row.profile_id, None)
+                results.append(RowResult.ok(row.profile_id) if held is not None else not_present())
+                continue
             if row.op == "delete":
                 self.rows.pop(row.profile_id, None)
             elif row.op == "update" and row.profile_id not in self.rows:
@@ -91,6 +96,7 @@ class FileWriter:
 class FileDestination:
     name = "file"
     description = "A CSV or JSON Lines file with one line per profile (offline hand-off and round trips)"
+    erasure_capabilities = ("delete", "anonymise")
 
     def spec(self) -> dict[str, Any]:
         return SPEC

@@ -5,6 +5,8 @@ the custhub id (``key_field``); only when nothing is found is it created. So aft
 outcome (a create that timed out), the retry finds the record the first attempt made instead of
 creating a second one. Errors arrive as HTTP 200 with ``errorCode``: 0 ok, 20016 token invalid
 (refresh once), 30002 daily quota (run ends partial), 30004 per-second limit (wait and retry).
+Erasure removes a record for good: ``/cgi/crm/v2/data/invalid`` (to the recycle bin, which is all a
+mirror ``delete`` does) then ``/cgi/crm/v2/data/delete`` with ``idList``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from connectors.destinations.common import SECRET, as_text, http, json_body
+from connectors.destinations.common import PRIVACY_PROPS, SECRET, as_text, http, json_body, not_present
 from hub.errors import ConnectorError
 from hub.sync.destination import OutRow, RowResult
 from hub.sync.errors import RateLimited, Transient
@@ -30,7 +32,7 @@ SPEC = {"type": "object", "additionalProperties": False,
             "object": {"type": "string", "default": "ContactObj"},
             "batch_size": {"type": "integer", "minimum": 1, "maximum": 100}, "timeout": {"type": "number"},
             "max_attempts": {"type": "integer", "minimum": 1}, "fail_max": {"type": "integer", "minimum": 1},
-            "reset_timeout": {"type": "number", "minimum": 0}}}
+            "reset_timeout": {"type": "number", "minimum": 0}, **PRIVACY_PROPS}}
 TOKEN_INVALID, DAILY_QUOTA, PER_SECOND = 20016, 30002, 30004
 BUSY = (-1, 50009)
 
@@ -106,6 +108,8 @@ class FxiaoKeWriter:
     def one(self, row: OutRow) -> RowResult:
         flows = {"triggerApprovalFlow": False, "triggerWorkFlow": False}
         try:
+            if row.op == "erase":
+                return self.erase(row)
             if row.op == "delete":
                 self.call("/cgi/crm/v2/data/invalid", {"dataObjectApiName": self.object,
                                                        "object_data_id": row.external_id})
@@ -123,6 +127,17 @@ class FxiaoKeWriter:
         except RowRefused as exc:
             return RowResult.rejected(str(exc.code), f"FxiaoKe errorCode {exc.code}")
 
+    def erase(self, row: OutRow) -> RowResult:
+        record_id = row.external_id or self.find(row.profile_id)
+        if record_id is None:
+            return not_present()
+        try:
+            self.call("/cgi/crm/v2/data/invalid", {"dataObjectApiName": self.object, "object_data_id": record_id})
+        except RowRefused:
+            pass  # already invalid (a mirror delete put it in the recycle bin): delete it from there
+        self.call("/cgi/crm/v2/data/delete", {"dataObjectApiName": self.object, "idList": [record_id]})
+        return RowResult.ok(record_id)
+
     def write(self, rows: list[OutRow]) -> list[RowResult]:
         return [self.one(row) for row in rows]
 
@@ -133,6 +148,7 @@ class FxiaoKeWriter:
 class FxiaoKeDestination:
     name = "fxiaoke"
     description = "纷享销客 FxiaoKe CRM objects (ContactObj, LeadsObj, ...): query then create or update"
+    erasure_capabilities = ("delete", "anonymise")
 
     def spec(self) -> dict[str, Any]:
         return SPEC

@@ -6,6 +6,9 @@
 * 200 all done; 207 with ``numErrors`` and ``errors[].context.objectWriteTraceId`` naming the rows.
 * 429 by ``policyName``: ``TEN_SECONDLY_ROLLING`` waits ~10 s; ``DAILY`` ends the run, rest deferred.
 * HubSpot error messages can echo values, so reasons keep only ``category`` and property names.
+* Erasure: contacts by ``POST /crm/v3/objects/contacts/gdpr-delete`` ``{"objectId": id}`` (permanent,
+  GDPR-compliant), other objects by ``DELETE /crm/v3/objects/{object}/{id}``; 204 done, 404 not there.
+  Without a known id the record is looked up first: ``GET /crm/v3/objects/{object}/{custhub id}?idProperty=``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
-from connectors.destinations.common import SECRET, as_text, by_op, http, json_body
+from connectors.destinations.common import PRIVACY_PROPS, SECRET, as_text, by_op, http, json_body, not_present
 from hub.errors import ConnectorError
 from hub.sync.destination import OutRow, RowResult
 from hub.sync.errors import BatchRejected, RateLimited
@@ -29,7 +33,7 @@ SPEC = {"type": "object", "additionalProperties": False, "required": ["access_to
     "id_property": {"type": "string", "description": "unique property to upsert on (default: the mapping key)"},
     "batch_size": {"type": "integer", "minimum": 1, "maximum": 100}, "timeout": {"type": "number"},
     "max_attempts": {"type": "integer", "minimum": 1}, "fail_max": {"type": "integer", "minimum": 1},
-    "reset_timeout": {"type": "number", "minimum": 0}}}
+    "reset_timeout": {"type": "number", "minimum": 0}, **PRIVACY_PROPS}}
 _PROPERTY = re.compile(r'\\?"error\\?":\\?"([A-Z_]+)\\?",\\?"name\\?":\\?"([A-Za-z0-9_]+)')
 
 
@@ -59,9 +63,13 @@ class HubSpotWriter:
         self.timeout = float(config.get("timeout", 30))
 
     def _post(self, path: str, body: dict[str, Any]) -> requests.Response:
-        response = http(self.session, "POST", f"{self.base}/crm/v3/objects/{self.object}/batch/{path}",
-                        timeout=self.timeout, json=body,
-                        headers={"Authorization": f"Bearer {self.config['access_token']}"})
+        return self._request("POST", f"/crm/v3/objects/{self.object}/batch/{path}", json=body)
+
+    def _request(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> requests.Response:
+        response = http(self.session, method, f"{self.base}{path}", timeout=self.timeout,
+                        headers={"Authorization": f"Bearer {self.config['access_token']}"}, **kwargs)
+        if missing_ok and response.status_code == 404:
+            return response
         data = json_body(response)
         if response.status_code == 429:
             policy = str(data.get("policyName") or "")
@@ -123,8 +131,32 @@ class HubSpotWriter:
         self._post("archive", {"inputs": [{"id": r.external_id} for r in rows]})
         return [RowResult.ok(r.external_id) for r in rows]
 
+    def find(self, profile_id: str) -> str | None:
+        """The HubSpot id of the record whose id property holds ``profile_id``, if any."""
+        response = self._request("GET", f"/crm/v3/objects/{self.object}/{quote(profile_id, safe='')}",
+                                 params={"idProperty": self.id_property, "properties": self.id_property},
+                                 missing_ok=True)
+        return None if response.status_code == 404 else str(json_body(response).get("id") or "") or None
+
+    def erase(self, rows: list[OutRow]) -> list[RowResult]:
+        out = []
+        for row in rows:
+            record_id = row.external_id or self.find(row.profile_id)
+            if record_id is None:
+                out.append(not_present())
+                continue
+            if self.object == "contacts":
+                response = self._request("POST", "/crm/v3/objects/contacts/gdpr-delete",
+                                         json={"objectId": record_id}, missing_ok=True)
+            else:
+                response = self._request("DELETE", f"/crm/v3/objects/{self.object}/{quote(record_id, safe='')}",
+                                         missing_ok=True)
+            out.append(not_present(record_id) if response.status_code == 404 else RowResult.ok(record_id))
+        return out
+
     def write(self, rows: list[OutRow]) -> list[RowResult]:
-        return by_op(rows, {"upsert": self.upsert, "update": self.update, "delete": self.delete})
+        return by_op(rows, {"upsert": self.upsert, "update": self.update, "delete": self.delete,
+                            "erase": self.erase})
 
     def close(self) -> None:
         self.session.close()
@@ -133,6 +165,7 @@ class HubSpotWriter:
 class HubSpotDestination:
     name = "hubspot"
     description = "HubSpot CRM objects (contacts, ...): batch upsert on a unique id property"
+    erasure_capabilities = ("delete", "anonymise")
 
     def spec(self) -> dict[str, Any]:
         return SPEC

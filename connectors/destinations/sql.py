@@ -14,6 +14,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from connectors.destinations.common import PRIVACY_PROPS, not_present
 from hub.sync.destination import OutRow, RowResult
 from hub.sync.errors import Transient
 
@@ -24,7 +25,7 @@ SPEC = {"type": "object", "additionalProperties": False, "required": ["url"], "p
     "table": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "default": "custhub_profiles"},
     "batch_size": {"type": "integer", "minimum": 1, "maximum": 10000},
     "max_attempts": {"type": "integer", "minimum": 1}, "fail_max": {"type": "integer", "minimum": 1},
-    "reset_timeout": {"type": "number", "minimum": 0}}}
+    "reset_timeout": {"type": "number", "minimum": 0}, **PRIVACY_PROPS}}
 
 
 def _cell(value: Any) -> str | None:
@@ -59,7 +60,9 @@ class SqlWriter:
         return self.table
 
     def write(self, rows: list[OutRow]) -> list[RowResult]:
-        fields = {f for r in rows if r.op != "delete" for f in r.payload} | {self.key}
+        if all(r.op == "erase" for r in rows) and not sa.inspect(self.engine).has_table(self.name):
+            return [not_present() for _ in rows]  # nothing was ever written here
+        fields = {f for r in rows if r.op not in ("delete", "erase") for f in r.payload} | {self.key}
         table = self._ensure(fields)
         key = table.c[self.key]
         results = []
@@ -67,6 +70,10 @@ class SqlWriter:
             with self.engine.begin() as conn:
                 for row in rows:
                     values = {k: _cell(v) for k, v in row.payload.items()}
+                    if row.op == "erase":
+                        gone = conn.execute(table.delete().where(key == row.profile_id)).rowcount
+                        results.append(RowResult.ok(row.profile_id) if gone else not_present())
+                        continue
                     if row.op == "delete":
                         conn.execute(table.delete().where(key == row.profile_id))
                     elif row.op == "update":
@@ -99,6 +106,7 @@ class SqlWriter:
 class SqlDestination:
     name = "sql"
     description = "A table in any SQLAlchemy database (SQLite, PostgreSQL, ...), one row per profile"
+    erasure_capabilities = ("delete", "anonymise")
 
     def spec(self) -> dict[str, Any]:
         return SPEC

@@ -6,6 +6,9 @@
 * ``Authorization: Zoho-oauthtoken <token>``; a 401 ``INVALID_TOKEN`` refreshes once. The token
   endpoint may answer HTTP 200 with ``{"error": ...}``: that is a failure.
 * 429 ``TOO_MANY_REQUESTS``: wait ``Retry-After`` (or ``details.retry_after``).
+* Erasure: ``DELETE /crm/v2/{module}?ids=...`` (a record not found, ``INVALID_DATA``, is not present);
+  without a known id, ``GET /crm/v2/{module}/search?criteria=(<key>:equals:<custhub id>)`` first
+  (204 No Content: not there).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import requests
 
-from connectors.destinations.common import SECRET, by_op, http, json_body
+from connectors.destinations.common import PRIVACY_PROPS, SECRET, by_op, http, json_body, not_present
 from hub.errors import ConnectorError
 from hub.sync.destination import OutRow, RowResult
 from hub.sync.errors import AuthExpired, BatchRejected, RateLimited
@@ -32,7 +35,8 @@ SPEC = {"type": "object", "additionalProperties": False,
             "trigger": {"type": "array", "items": {"type": "string"}},
             "batch_size": {"type": "integer", "minimum": 1, "maximum": 100},
             "timeout": {"type": "number"}, "max_attempts": {"type": "integer", "minimum": 1},
-            "fail_max": {"type": "integer", "minimum": 1}, "reset_timeout": {"type": "number", "minimum": 0}}}
+            "fail_max": {"type": "integer", "minimum": 1}, "reset_timeout": {"type": "number", "minimum": 0},
+            **PRIVACY_PROPS}}
 
 
 def row_result(entry: Any) -> RowResult:
@@ -118,8 +122,32 @@ class ZohoWriter:
         ids = ",".join(str(r.external_id) for r in rows)
         return self._rows(self._call("DELETE", "", params={"ids": ids}), len(rows))
 
+    def find(self, profile_id: str) -> str | None:
+        """The Zoho id of the record holding ``profile_id`` in the key field, if any."""
+        criteria = f"({self.key}:equals:{profile_id})"
+        response = self._call("GET", "/search", params={"criteria": criteria})
+        if response.status_code == 204:
+            return None
+        found = json_body(response).get("data") or []
+        return str(found[0]["id"]) if found and isinstance(found[0], dict) and found[0].get("id") else None
+
+    def erase(self, rows: list[OutRow]) -> list[RowResult]:
+        ids = {r.outbox_id: r.external_id or self.find(r.profile_id) for r in rows}
+        present = [r for r in rows if ids[r.outbox_id]]
+        results: dict[int, RowResult] = {r.outbox_id: not_present() for r in rows if not ids[r.outbox_id]}
+        if present:
+            response = self._call("DELETE", "", params={"ids": ",".join(str(ids[r.outbox_id]) for r in present)})
+            for row, res in zip(present, self._rows(response, len(present)), strict=True):
+                if res.status == "rejected" and res.code == "INVALID_DATA":
+                    res = not_present(ids[row.outbox_id])
+                elif res.status == "synced":
+                    res = RowResult.ok(ids[row.outbox_id])
+                results[row.outbox_id] = res
+        return [results[r.outbox_id] for r in rows]
+
     def write(self, rows: list[OutRow]) -> list[RowResult]:
-        return by_op(rows, {"upsert": self.upsert, "update": self.update, "delete": self.delete})
+        return by_op(rows, {"upsert": self.upsert, "update": self.update, "delete": self.delete,
+                            "erase": self.erase})
 
     def close(self) -> None:
         self.session.close()
@@ -128,6 +156,7 @@ class ZohoWriter:
 class ZohoDestination:
     name = "zoho"
     description = "Zoho CRM module (Leads, Contacts, ...): upsert on the custhub id field, 100 per call"
+    erasure_capabilities = ("delete", "anonymise")
 
     def spec(self) -> dict[str, Any]:
         return SPEC

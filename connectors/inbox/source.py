@@ -31,6 +31,7 @@ from connectors.inbox.graph import GraphClient
 from hub.config import read_yaml
 from hub.errors import ConfigError, CusthubError
 from hub.inbox import read_events, stream_name, streams_in_inbox
+from hub.inbox.store import open_inbox_store
 from hub.sources.cdk_runner import traced_error
 from hub.store import Store
 
@@ -89,7 +90,7 @@ def _store(config: Mapping[str, Any]) -> Iterator[Store]:
     url = config.get("store_url")
     if not url:
         raise ConfigError("inbox source: no store_url", fix="run it through custhub, which sets it")
-    store = Store.open(url)
+    store = open_inbox_store(url, config.get("config_file"))  # keys active: payloads are sealed
     try:
         yield store
     finally:

@@ -23,6 +23,7 @@ from hub.cli import (
 )
 from hub.cli.common import ConfigOption, err_console
 from hub.errors import CusthubError
+from hub.privacy.logfilter import install_log_filter, install_record_scrubber
 
 app = typer.Typer(name="custhub", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,  # tracebacks with locals could print customer data
@@ -35,6 +36,8 @@ def _root(ctx: typer.Context, config: ConfigOption = None,
     ctx.obj = {"config": config}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    install_log_filter()  # the last line of defence: phones, e-mails and ID numbers masked in every log line
+    install_record_scrubber()
 
 
 setup_cmd.register(app)
@@ -53,6 +56,11 @@ from hub.cli import audit_cmd, keys_cmd, privacy_cmd  # noqa: E402  (privacy com
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(privacy_cmd.app, name="privacy")
+
+from hub.cli import quality_cmd, segments_cmd  # noqa: E402  (quality and segments)
+
+quality_cmd.register(app)
+app.add_typer(segments_cmd.app, name="segments")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,3 +37,20 @@ def open_store(config: Config) -> Store:
     store = Store.open(config.store_url)
     ensure_active(store.engine, config.privacy, config.base_dir)
     return store
+
+
+AsRoleOption = Annotated[str | None, typer.Option(
+    "--as-role", help="Act as this role (default: privacy.cli_role); see `custhub privacy roles`.",
+    show_default=False)]
+UnmaskOption = Annotated[bool, typer.Option(
+    "--unmask", help="Show values in clear where your role may see them (audited).")]
+PurposeOption = Annotated[str, typer.Option("--purpose", help="Why you need the data (recorded in the audit log).")]
+
+
+def note_config(store: Store, config: Config) -> None:
+    """Audit a changed config (value-free: the names of the changed sections) before processing with it."""
+    from hub.privacy.access import cli_actor
+    from hub.privacy.fingerprint import record_config_change
+
+    with store.transaction() as conn:
+        record_config_change(conn, config, actor=cli_actor(), role=config.privacy.cli_role)

@@ -7,9 +7,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 
-from hub.cli.common import ConfigOption, console, err_console, get_config, open_store
+from hub.cli.common import (
+    AsRoleOption,
+    ConfigOption,
+    PurposeOption,
+    UnmaskOption,
+    console,
+    err_console,
+    get_config,
+    open_store,
+)
+from hub.errors import ConfigError
 
 export_app = typer.Typer(no_args_is_help=True, help="Export the identity resolution (links, golden profiles).")
 
@@ -17,6 +28,7 @@ export_app = typer.Typer(no_args_is_help=True, help="Export the identity resolut
 class Format(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
+    xlsx = "xlsx"
 
 
 def register(app: typer.Typer) -> None:
@@ -54,36 +66,83 @@ def resolve(ctx: typer.Context,
         store.close()
 
 
-def _export(ctx: typer.Context, config: Path | None, output: Path | None, fmt: Format, which: str) -> None:
+def _export(ctx: typer.Context, config: Path | None, output: Path | None, fmt: Format, which: str,
+            access: tuple[str | None, bool, bool, str]) -> None:
     from hub.identity import export
+    from hub.privacy import exports
+    from hub.privacy.access import cli_viewer
+    from hub.privacy.export_safety import Pseudonymiser, write_csv, write_csv_stream, write_xlsx
+    from hub.privacy.views import present_golden
 
+    as_role, unmask, pseudonymise, purpose = access
     cfg = get_config(ctx, config)
+    viewer = cli_viewer(cfg.privacy, as_role=as_role, unmask=unmask, purpose=purpose)
+    if fmt is Format.xlsx and not output:
+        raise ConfigError("--format xlsx needs --output FILE")
+    if pseudonymise and fmt is Format.jsonl and which == "profiles":
+        raise ConfigError("--pseudonymise works on the flat export", fix="use --format csv or xlsx")
+    pseudonymiser = Pseudonymiser() if pseudonymise else None  # a fresh key: not linkable across exports
     store = open_store(cfg)
-    write = export.export_links if which == "links" else export.export_profiles
+    columns = exports.LINK_COLUMNS if which == "links" else exports.PROFILE_COLUMNS
     try:
         with store.reading() as conn:
-            if output:
-                with output.open("w", encoding="utf-8", newline="") as handle:
-                    count = write(conn, handle, fmt.value)
-                err_console.print(f"{count:,} {which} row(s) written to {output}", highlight=False)
+            if which == "links":
+                flat = export.iter_links(conn)
             else:
-                write(conn, sys.stdout, fmt.value)
+                flat = (exports.flat_profile(p) for p in export.iter_profiles(conn))
+            if fmt is Format.jsonl:
+                handle = output.open("w", encoding="utf-8") if output else sys.stdout
+                try:
+                    count = 0
+                    for item in (export.iter_links(conn) if which == "links" else export.iter_profiles(conn)):
+                        if which == "links":
+                            item = exports.protect_row(item, viewer, pseudonymiser)
+                        else:
+                            item = {**item, "golden": present_golden(item["golden"], viewer)}
+                        handle.write(orjson.dumps(item, default=str).decode() + "\n")
+                        count += 1
+                finally:
+                    if output:
+                        handle.close()
+            else:
+                rows = exports.protected_rows(flat, columns, viewer, pseudonymiser)
+                if fmt is Format.xlsx:
+                    count = write_xlsx(output, columns, rows)
+                elif output:
+                    count = write_csv(output, columns, rows)
+                else:
+                    count = write_csv_stream(sys.stdout, columns, rows)
+        with store.transaction() as conn:
+            viewer.audit(conn, action="export", subjects=[], row_count=count, always=True)
+        if output:
+            err_console.print(f"{count:,} {which} row(s) written to {output}"
+                              + (" (pseudonymised)" if pseudonymise else ""), highlight=False)
     finally:
         store.close()
 
 
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")]
+PseudonymiseOption = Annotated[bool, typer.Option(
+    "--pseudonymise", help="Replace profile ids, source keys, names, e-mails and phones by keyed pseudonyms "
+                           "(a fresh key per export) for analysis.")]
 
 
 @export_app.command("links")
 def export_links(ctx: typer.Context, fmt: Annotated[Format, typer.Option("--format")] = Format.csv,
-                 output: OutputOption = None, config: ConfigOption = None) -> None:
-    """One row per stored source record: connection, stream, source primary key, profile id."""
-    _export(ctx, config, output, fmt, "links")
+                 output: OutputOption = None, unmask: UnmaskOption = False, as_role: AsRoleOption = None,
+                 pseudonymise: PseudonymiseOption = False, purpose: PurposeOption = "export",
+                 config: ConfigOption = None) -> None:
+    """One row per stored source record: connection, stream, source primary key (masked), profile id."""
+    _export(ctx, config, output, fmt, "links", (as_role, unmask, pseudonymise, purpose))
 
 
 @export_app.command("profiles")
 def export_profiles(ctx: typer.Context, fmt: Annotated[Format, typer.Option("--format")] = Format.jsonl,
-                    output: OutputOption = None, config: ConfigOption = None) -> None:
-    """The golden profiles: JSON lines with every field's source, or a flat CSV of the main fields."""
-    _export(ctx, config, output, fmt, "profiles")
+                    output: OutputOption = None, unmask: UnmaskOption = False, as_role: AsRoleOption = None,
+                    pseudonymise: PseudonymiseOption = False, purpose: PurposeOption = "export",
+                    config: ConfigOption = None) -> None:
+    """The golden profiles: JSON lines with every field's source, or a flat CSV/XLSX of the main fields.
+
+    Values are masked unless --unmask and your role may see them; every export is audited.
+    """
+    _export(ctx, config, output, fmt, "profiles", (as_role, unmask, pseudonymise, purpose))

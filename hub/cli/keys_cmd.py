@@ -28,6 +28,7 @@ def actor() -> str:
 
 
 def _open(ctx: typer.Context, config: Path | None) -> tuple[Config, Store]:
+    rewrap.import_target_modules()
     cfg = get_config(ctx, config)
     return cfg, open_store(cfg)
 
@@ -121,3 +122,31 @@ def retire(ctx: typer.Context, kid: Annotated[int, typer.Argument(metavar="KID")
         audit.record(conn, actor=actor(), role="admin", purpose="key_management", action="key_retire",
                      subjects=[f"key:{kid}"], key=runtime.audit_key)
     console.print(f"data key {kid} retired" + (" and destroyed" if destroy else ""))
+
+
+@app.command("encrypt-plaintext")
+def encrypt_plaintext(ctx: typer.Context,
+                      batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 500,
+                      dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count plaintext values.")] = False,
+                      config: ConfigOption = None) -> None:
+    """Seal the values written before encryption was switched on (one-off; safe to rerun or resume)."""
+    cfg, store = _open(ctx, config)
+    runtime = activate(store.engine, cfg.privacy, cfg.base_dir)
+    targets = rewrap.registered_targets()
+    if not targets:
+        console.print("no encrypted columns are registered; nothing to seal")
+        return
+    total = 0
+    for target in targets:
+        with store.reading() as conn:
+            before = rewrap.plaintext_count(conn, target)
+        if dry_run or not before:
+            console.print(f"{target.name}: {before:,} plaintext value(s)")
+            continue
+        sealed = rewrap.seal_plaintext(store.engine, runtime.cipher, target, batch_size=batch_size)
+        total += sealed
+        console.print(f"{target.name}: {sealed:,} value(s) sealed")
+    if total:
+        with store.transaction() as conn:
+            audit.record(conn, actor=actor(), role="admin", purpose="key_management", action="key_rewrap",
+                         subjects=[f"key:{runtime.keyring.active_kid}"], row_count=total, key=runtime.audit_key)

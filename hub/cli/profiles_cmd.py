@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub.cli.common import ConfigOption, console, get_config, open_store
+from hub.cli.common import AsRoleOption, ConfigOption, PurposeOption, UnmaskOption, console, get_config, open_store
+from hub.privacy.access import cli_viewer
 
 profiles_app = typer.Typer(no_args_is_help=True, help="Golden profiles: explain and correct.")
 review_app = typer.Typer(no_args_is_help=True, help="Pairs the model was unsure about, waiting for a decision.")
@@ -30,14 +31,22 @@ def _src(source: dict) -> str:
 @profiles_app.command("show")
 def show(ctx: typer.Context, profile_id: Annotated[int, typer.Argument(help="Profile id.")],
          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+         unmask: UnmaskOption = False, as_role: AsRoleOption = None, purpose: PurposeOption = "support",
          config: ConfigOption = None) -> None:
-    """Members, the evidence of each link and where each golden field came from."""
+    """Members, the evidence of each link and where each golden field came from (values masked unless --unmask)."""
     from hub.identity.explain import describe
+    from hub.privacy.exports import protect_row
+    from hub.privacy.views import present_golden
 
     cfg = get_config(ctx, config)
+    viewer = cli_viewer(cfg.privacy, as_role=as_role, unmask=unmask, purpose=purpose)
     store = open_store(cfg)
     with store.reading() as conn:
         info = describe(conn, profile_id)
+    info["golden"] = present_golden(info["golden"], viewer)
+    info["members"] = [protect_row(m, viewer) for m in info["members"]]
+    with store.transaction() as conn:
+        viewer.audit(conn, action="unmask", subjects=[f"profile:{info['id']}"], row_count=1)
     store.close()
     if as_json:
         console.print_json(json.dumps(info, default=str, ensure_ascii=False))

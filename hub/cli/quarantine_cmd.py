@@ -9,10 +9,13 @@ import typer
 from rich.table import Table
 from sqlalchemy import desc, select
 
-from hub.cli.common import ConfigOption, console, get_config, open_store
+from hub.cli.common import AsRoleOption, ConfigOption, PurposeOption, UnmaskOption, console, get_config, open_store
 from hub.errors import ConfigError
 from hub.ingest import retry_quarantined
+from hub.privacy.access import cli_viewer
+from hub.privacy.views import present_raw
 from hub.store.schema import quarantine
+from hub.store.sealed import open_json, source_key
 
 app = typer.Typer(no_args_is_help=True, help="Records that failed mapping or cleaning, with their reasons.")
 
@@ -42,24 +45,29 @@ def list_rows(ctx: typer.Context,
 
 @app.command("show")
 def show(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")],
-         unmask: Annotated[bool, typer.Option("--unmask", help="Print the record's values.")] = False,
-         config: ConfigOption = None) -> None:
-    """Show one quarantined record: its reasons and its fields (values masked unless --unmask)."""
-    store = open_store(get_config(ctx, config))
+         unmask: UnmaskOption = False, as_role: AsRoleOption = None,
+         purpose: PurposeOption = "data_quality", config: ConfigOption = None) -> None:
+    """Show one quarantined record: its reasons and its fields (masked unless --unmask and your role allows)."""
+    cfg = get_config(ctx, config)
+    viewer = cli_viewer(cfg.privacy, as_role=as_role, unmask=unmask, purpose=purpose)
+    store = open_store(cfg)
     with store.reading() as conn:
         row = conn.execute(select(quarantine).where(quarantine.c.id == row_id)).mappings().first()
     if row is None:
         raise ConfigError(f"no quarantine row {row_id}", fix="see `custhub quarantine list`")
+    raw = open_json("quarantine", "raw", source_key(row["connection"], row["stream"], row["source_pk"]), row["raw"])
+    shown = present_raw(raw, viewer, table="quarantine")
+    with store.transaction() as conn:
+        viewer.audit(conn, action="unmask", subjects=[f"quarantine:{row_id}"])
     seen = f"{row['first_seen_at']:%Y-%m-%d %H:%M}"
     console.print(f"[bold]#{row['id']}[/bold] {row['connection']}/{row['stream']} "
                   f"stage={row['stage']} status={row['status']} first seen {seen}")
     for reason in json.loads(row["reasons"]):
         console.print(f"  [red]✗[/red] {reason}", highlight=False)
-    raw = json.loads(row["raw"])
     table = Table("field", "value")
-    for key, value in raw.items():
-        table.add_row(str(key), json.dumps(value, ensure_ascii=False) if unmask else _mask(value))
-    console.print(table)
+    for key, value in (shown.items() if isinstance(shown, dict) else [("(payload)", shown)]):
+        table.add_row(str(key), value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    console.print(table, highlight=False)
 
 
 @app.command("retry")
@@ -76,10 +84,3 @@ def retry(ctx: typer.Context,
                      if result.skipped else ""))
     if result.still_bad:
         raise typer.Exit(1)
-
-
-def _mask(value: object) -> str:
-    if value is None or value == "":
-        return "(empty)"
-    text = str(value)
-    return f"{'*' * min(len(text), 8)} ({len(text)} chars)"

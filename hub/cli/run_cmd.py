@@ -19,9 +19,11 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import desc, func, select
 
-from hub.cli.common import ConfigOption, console, get_config, open_store
+from hub.cli.common import ConfigOption, console, get_config, note_config, open_store
+from hub.config import Config
 from hub.ingest import RunResult, run_connection
 from hub.protocol import state_blob
+from hub.store import Store
 from hub.store.schema import quarantine, runs, source_records, stream_state
 
 EXIT_FAILED, EXIT_PARTIAL = 1, 3
@@ -54,6 +56,7 @@ def run(ctx: typer.Context,
     for name in names:
         cfg.connection(name)  # unknown names fail before anything runs
     store = open_store(cfg)
+    note_config(store, cfg)
     results: list[RunResult] = []
     with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed:,} records"), RateColumn(), TimeElapsedColumn(),
@@ -70,11 +73,31 @@ def run(ctx: typer.Context,
         from hub.identity.resolver import resolve_identities
 
         print_summary(resolve_identities(store, cfg.identity))
+    from hub.cli.quality_cmd import after_run  # segments, then quality metrics and thresholds
+
+    after_run(store, cfg, {r.connection: r.run_id for r in results})
+    after_run_privacy(store, cfg)
     statuses = {r.status for r in results}
     if "failed" in statuses:
         raise typer.Exit(EXIT_FAILED)
     if "partial" in statuses:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def after_run_privacy(store: Store, cfg: Config) -> None:
+    """The retention purge when ``privacy.purge_after_run``; an audit checkpoint when one is due."""
+    from hub.privacy import audit
+    from hub.privacy.runtime import current
+
+    if cfg.privacy.purge_after_run:
+        from hub.cli.subject_cmd import run_purge
+
+        result = run_purge(store, cfg)
+        if result.total:
+            console.print("retention purge: " + ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()) if v),
+                          highlight=False)
+    audit.checkpoint_if_due(store.engine, current().audit_key, cfg.base_dir / cfg.privacy.audit_checkpoint_file,
+                            cfg.privacy.audit_checkpoint_every)
 
 
 def _print_results(results: list[RunResult]) -> None:

@@ -9,11 +9,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import desc, func, select
 
-from hub.cli.common import ConfigOption, console, get_config, open_store
+from hub.cli.common import ConfigOption, console, get_config, note_config, open_store
 from hub.errors import ConfigError
 from hub.store.schema import runs
 from hub.sync import sync_destination
 from hub.sync.runner import SyncResult
+from hub.sync.sealing import open_reason
 from hub.sync.tables import sync_results
 
 EXIT_FAILED, EXIT_PARTIAL = 1, 3
@@ -39,6 +40,7 @@ def sync(ctx: typer.Context,
         raise ConfigError("no destinations configured", file=str(cfg.file), path="destinations",
                           fix="add one, e.g. a file destination (see docs/sync.md)")
     store = open_store(cfg)
+    note_config(store, cfg)  # a changed config is audited before anything is sent with it
     results: list[SyncResult] = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=not console.is_terminal or dry_run) as progress:
@@ -79,6 +81,11 @@ def _print(results: list[SyncResult], dry_run: bool) -> None:
             console.print(f"{r.destination}: {note}", highlight=False)
         if r.error and r.error not in r.plan.notes and "; ".join(r.plan.notes) != r.error:
             console.print(f"{r.destination}: {r.error}", highlight=False)
+        if r.transfers_this_year is not None:
+            console.print(f"{r.destination}: {r.transfers_this_year:,} people sent abroad ({r.abroad}) this year "
+                          "(PIPL cross-border counter)", highlight=False)
+        for reason, count in sorted(r.plan.blocked.items()):
+            console.print(f"{r.destination}: {count:,} profile(s) not sent: consent {reason}", highlight=False)
         if r.delivery.rejected or r.delivery.dead:
             console.print(f"{r.destination}: see `custhub runs show {r.run_id}` for per-row reasons")
 
@@ -116,7 +123,7 @@ def show(ctx: typer.Context, run_id: Annotated[int, typer.Argument(help="Run id.
         by_status = conn.execute(select(sr.status, sr.kind, func.count()).where(sr.run_id == run_id)
                                  .group_by(sr.status, sr.kind).order_by(sr.status, sr.kind)).all()
         problems_first = (sr.status == "synced", sr.id)
-        rows = conn.execute(select(sr.profile_id, sr.kind, sr.status, sr.external_id, sr.code, sr.reason)
+        rows = conn.execute(select(sr.profile_id, sr.kind, sr.status, sr.external_id, sr.code, sr.reason, sr.outbox_id)
                             .where(sr.run_id == run_id).order_by(*problems_first).limit(limit)).all()
     style = STYLE.get(run["status"], "")
     console.print(f"run {run_id}: {run['kind']} {run['target']} [{style}]{run['status']}[/{style}] "
@@ -135,7 +142,7 @@ def show(ctx: typer.Context, run_id: Annotated[int, typer.Argument(help="Run id.
         for r in rows:
             st = STYLE.get(r.status, "")
             table.add_row(r.profile_id, r.kind, f"[{st}]{r.status}[/{st}]", r.external_id or "", r.code or "",
-                          r.reason or "")
+                          open_reason(run_id, r.outbox_id, r.reason) or "")
         console.print(table)
 
 

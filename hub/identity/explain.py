@@ -46,7 +46,7 @@ def describe(conn: Connection, profile_id: int) -> dict[str, Any]:
             "members": [{"record_id": r[0], "connection": r[1], "stream": r[2], "source_pk": r[3]} for r in members],
             "links": [{"a": a, "b": b, "kind": kind, "weight": w, "evidence": orjson.loads(ev)}
                       for a, b, kind, w, ev in links],
-            "golden": orjson.loads(row.golden) if row.golden else {}}
+            "golden": storage.open_golden(pid, row.golden)}
 
 
 def unmerge(conn: Connection, settings: IdentitySettings, profile_id: int, record_ids: list[int]) -> ResolveSummary:

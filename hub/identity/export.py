@@ -9,6 +9,7 @@ from typing import IO, Any
 import orjson
 from sqlalchemy import Connection, select
 
+from hub.identity.storage import open_golden
 from hub.identity.tables import identity_members, identity_profiles
 from hub.store.schema import source_records
 
@@ -29,7 +30,7 @@ def iter_profiles(conn: Connection) -> Iterator[dict[str, Any]]:
     query = select(p.id, p.member_count, p.golden, p.updated_at).where(p.status == "active").order_by(p.id)
     for pid, count, golden, updated in conn.execute(query.execution_options(yield_per=10_000)):
         yield {"profile_id": pid, "member_count": count, "updated_at": updated.isoformat() if updated else None,
-               "golden": orjson.loads(golden) if golden else {}}
+               "golden": open_golden(pid, golden)}
 
 
 def _flat(profile: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from hub.cleaning.scripts import is_han
 from hub.identity.keys import (
+    digest_token,
     key_digest,
     latin_tokens,
     normalise_email,
@@ -68,8 +69,10 @@ def name_parts(name: dict[str, Any] | None) -> tuple[str | None, list[str]]:
 
 
 @lru_cache(maxsize=500_000)
-def _name_keys(full: str | None, family: str | None, given: str | None, latin: tuple | None) -> tuple:
-    """(han, tokens, name key, its digest, its block digest): names repeat, so this is cached."""
+def _name_keys(full: str | None, family: str | None, given: str | None, latin: tuple | None,
+               token: object) -> tuple:
+    """(han, tokens, name key, its digest, its block digest): names repeat, so this is cached
+    (``token``, the digests' key, is part of the cache key: another store has other blind indexes)."""
     name = {"full": full, "family": family, "given": given}
     if latin:
         name["latin"] = dict(latin)
@@ -85,7 +88,7 @@ def _cached_name_keys(name: dict[str, Any] | None) -> tuple:
         return None, [], None, None, None
     latin = name.get("latin")
     return _name_keys(name.get("full"), name.get("family"), name.get("given"),
-                      tuple(sorted(latin.items())) if isinstance(latin, dict) else None)
+                      tuple(sorted(latin.items())) if isinstance(latin, dict) else None, digest_token())
 
 
 def extract(record_id: int, canonical: dict[str, Any], settings: IdentitySettings) -> Features:

@@ -1,8 +1,14 @@
 """Match keys: normalised identifier values and the ONE function that turns them into stored keys.
 
-Every key custhub stores (identifiers, name keys, blocking keys) goes through ``key_digest``; no
-other code hashes or stores a key value, so switching to a keyed HMAC blind index later is a change
-to this function alone (``hashlib.blake2b`` takes a ``key=`` argument for exactly that).
+Every key custhub stores (identifiers, name keys, blocking keys) goes through ``key_digest``, which
+is the keyed blind index of ``hub.privacy.blind_index`` (HMAC-SHA256 under a per-kind key, 32 hex):
+no other code hashes or stores a key value, and nobody without the index key can test a guessed
+phone number against the store. ``index_version()`` names the index in use; the resolver stores it
+and rebuilds every key when it changes (a new index version or key).
+
+``plaintext_digests()`` switches, for one block of code, to unkeyed digests of the same values. It
+exists only so that the benchmark and tests can show that identity results over blind indexes equal
+those over plaintext; production code never uses it.
 """
 
 from __future__ import annotations
@@ -10,19 +16,59 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
 from hub.cleaning.scripts import is_han
+from hub.privacy import blind_index
 
 DIGEST_CHARS = 32
+PLAIN = "plain"
+_plain = False
 
 
 def key_digest(kind: str, value: str) -> str:
-    """The stored form of match key ``value`` of type ``kind`` (32 hex characters)."""
-    data = f"{kind}\x1f{value}".encode()
-    return hashlib.blake2b(data, digest_size=DIGEST_CHARS // 2).hexdigest()
+    """The stored form of match key ``value`` of type ``kind``: its blind index (32 hex characters)."""
+    if _plain:
+        return hashlib.blake2b(f"{kind}\x1f{value}".encode(), digest_size=DIGEST_CHARS // 2).hexdigest()
+    return blind_index.blind_index(kind, value)
+
+
+def digest_token() -> object:
+    """What the digests depend on (the installed indexer, or plaintext mode): a cache key for them."""
+    return PLAIN if _plain else blind_index.installed()
+
+
+def index_version() -> str:
+    """The index in use: ``bidx-v<version>:<fingerprint of its key>`` (or ``plain``), stored per run."""
+    if _plain:
+        return PLAIN
+    indexer = blind_index.installed()
+    return f"bidx-v{indexer.version}:{indexer.digest('custhub-bidx-check', 'v')[:12]}"
+
+
+@contextmanager
+def plaintext_digests(enabled: bool = True) -> Iterator[None]:
+    """Unkeyed digests inside the block (benchmark and tests of blind-index equivalence only)."""
+    global _plain
+    before, _plain = _plain, enabled
+    try:
+        yield
+    finally:
+        _plain = before
+
+
+def set_plaintext_digests(enabled: bool) -> None:
+    """The mode of a spawned worker, as its parent's (``plaintext_digests`` is the in-process form)."""
+    global _plain
+    _plain = enabled
+
+
+def plaintext_mode() -> bool:
+    return _plain
 
 
 def normalise_email(address: str) -> str:

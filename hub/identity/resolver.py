@@ -16,25 +16,30 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import orjson
 from sqlalchemy import Connection
 
-from hub.identity import review, storage
+from hub.failpoints import failpoint
+from hub.identity import keys, parallel, review, storage
 from hub.identity.assign import assign_profiles
 from hub.identity.compare import Comparer
-from hub.identity.features import Features, extract
+from hub.identity.features import Features
 from hub.identity.golden import build_golden
 from hub.identity.graph import Edge
 from hub.identity.linker import Linker, LinkResult, candidate_pairs, fit_model, key_stats
 from hub.identity.model import FSModel, weight_of
 from hub.identity.settings import IdentitySettings
+from hub.privacy.runtime import ensure_active
+from hub.privacy.settings import PrivacySettings
 from hub.store import Store, runs
 from hub.store.runs import StreamCounts
 
 log = logging.getLogger("custhub.identity")
 MODEL_STATE = "fs_model"
+INDEX_STATE = "bidx_version"  # the blind index the stored keys were computed with (keys.index_version)
 FULL_RUN_SHARE = 0.5  # when more than this share of records is pending, a full run is faster
 
 
@@ -55,6 +60,7 @@ class ResolveSummary:
     timings: dict[str, float] = field(default_factory=dict)
     touched_profiles: list[int] = field(default_factory=list)
     neighbourhood: dict[str, int] = field(default_factory=dict)
+    reindexed: bool = False  # keys were rebuilt because the blind index changed
 
 
 class _Timer:
@@ -68,18 +74,29 @@ class _Timer:
 
 
 def resolve_identities(store: Store, settings: IdentitySettings, *, full: bool = False,
-                       retrain: bool = False) -> ResolveSummary:
-    """Resolve new and changed records (or all, with ``full``); one transaction, all or nothing."""
+                       retrain: bool = False, privacy: PrivacySettings | None = None,
+                       base_dir: Path | None = None) -> ResolveSummary:
+    """Resolve new and changed records (or all, with ``full``); one transaction, all or nothing.
+
+    Activates the privacy layer for the store first (blind indexes, sealed columns), with
+    ``privacy``/``base_dir`` from the config (defaults: the auto KEK, the working directory), so
+    a scheduler or a test need not open the store through the CLI. A kill at any point leaves the
+    identity tables as they were before the run or as it left them; a rerun finishes the work.
+    """
+    ensure_active(store.engine, privacy or PrivacySettings(), base_dir or Path.cwd())
     with store.transaction() as conn:
         run_id = runs.start_run(conn, "resolve", "identity")
     summary = ResolveSummary(run_id=run_id)
     try:
         with store.transaction() as conn:
-            _resolve(conn, settings, summary, full=full, retrain=retrain)
+            _resolve(conn, settings, summary, full=full, retrain=retrain,
+                     workers=(privacy or PrivacySettings(), base_dir or Path.cwd()))
+            failpoint("resolve.before_commit")
     except BaseException as exc:
         with store.transaction() as conn:
             runs.finish_run(conn, run_id, "failed", StreamCounts(), type(exc).__name__)
         raise
+    failpoint("resolve.after_commit")
     with store.transaction() as conn:
         runs.finish_run(conn, run_id, "succeeded", StreamCounts(read=summary.records,
                                                                   inserted=summary.created), None)
@@ -98,7 +115,7 @@ def resolve_records(conn: Connection, settings: IdentitySettings, record_ids: se
 
 
 def _resolve(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, *, full: bool,
-             retrain: bool) -> None:
+             retrain: bool, workers: tuple[PrivacySettings, Path] | None = None) -> None:
     timer = _Timer(summary)
     total = storage.record_count(conn)
     pending = storage.pending_record_ids(conn)
@@ -106,8 +123,16 @@ def _resolve(conn: Connection, settings: IdentitySettings, summary: ResolveSumma
     timer.lap("find_pending")
     if total == 0:
         return
-    if full or retrain or len(pending) > FULL_RUN_SHARE * total or _model(conn) is None:
-        _full(conn, settings, summary, timer, retrain=retrain or _model(conn) is None)
+    version = keys.index_version()
+    stored = storage.load_state(conn, INDEX_STATE)
+    stale_index = stored != version and (stored is not None or storage.has_keys(conn))
+    if stale_index:  # keys stored under another index (version or key): rebuild them all
+        log.info("identity keys were stored under another blind index: rebuilding them")
+        summary.reindexed = True
+    storage.save_state(conn, INDEX_STATE, version, datetime.now(UTC))
+    if full or retrain or stale_index or len(pending) > FULL_RUN_SHARE * total or _model(conn) is None:
+        _full(conn, settings, summary, timer, retrain=retrain or _model(conn) is None,
+              workers=workers if total >= parallel.MIN_RECORDS and parallel.workers() > 1 else None)
     elif pending:
         _incremental(conn, settings, summary, timer, pending, total)
 
@@ -118,18 +143,16 @@ def _model(conn: Connection) -> FSModel | None:
 
 
 def _load_features(conn: Connection, ids: Sequence[int] | None, settings: IdentitySettings) -> list[Features]:
-    out = []
-    for rid, _c, _s, _pk, record_hash, canonical in storage.iter_records(conn, ids):
-        features = extract(rid, orjson.loads(canonical), settings)
-        features.record_hash = record_hash
-        out.append(features)
-    return out
+    return parallel.extract_rows(storage.iter_records(conn, ids), settings)
 
 
 def _full(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer, *,
-          retrain: bool) -> None:
+          retrain: bool, workers: tuple[PrivacySettings, Path] | None = None) -> None:
     summary.mode = "full"
-    features = _load_features(conn, None, settings)
+    if workers is not None:  # a large store: extract on every core
+        features = parallel.extract_all(conn, settings, *workers)
+    else:
+        features = _load_features(conn, None, settings)
     timer.lap("load_and_keys")
     stats = key_stats(features)
     pairs = candidate_pairs(features, stats, settings.max_block_size)
@@ -227,6 +250,7 @@ def _link_and_apply(conn: Connection, settings: IdentitySettings, features: list
     timer.lap("link")
     _apply(conn, settings, features, result, summary, replace_all=replace_all)
     timer.lap("write")
+    failpoint("resolve.after_links")
     _write_golden(conn, settings, None if replace_all else summary.touched_profiles)
     timer.lap("golden")
 

@@ -1,4 +1,11 @@
-"""Reads and writes of the identity tables (SQLite and PostgreSQL), bulk where a run is large."""
+"""Reads and writes of the identity tables (SQLite and PostgreSQL), bulk where a run is large.
+
+Customer values are sealed at rest: source records' canonical JSON is read through
+``hub.store.sealed.open_json`` (row key ``[connection, stream, source_pk]``, plaintext of older
+rows reads as is) and golden profiles are sealed with the profile id as row key
+(``seal_golden``/``open_golden``; a ``RewrapTarget`` is registered for key rotation). The other
+identity tables hold no values: keys are blind indexes, links and review rows value-free evidence.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, delete, func, select, text, update
 
 from hub.identity.features import Features
@@ -19,10 +25,30 @@ from hub.identity.tables import (
     identity_profiles,
     identity_state,
 )
+from hub.privacy.crypto import location_aad
+from hub.privacy.rewrap import RewrapTarget, register_target
 from hub.store.bulk import db_value, in_values, insert_rows, update_rows, values_param
 from hub.store.schema import source_records
+from hub.store.sealed import open_json, seal_text, source_key
 
 CHUNK = 20_000
+GOLDEN = ("identity_profiles", "golden")
+register_target(RewrapTarget(table=identity_profiles, key_column="id", value_columns=("golden",),
+                             aad=lambda column, row: location_aad("identity_profiles", column, row["id"])))
+
+
+def open_canonical(connection: str, stream: str, source_pk: str, stored: str | bytes) -> Any:
+    """A source record's canonical record (sealed or, written before encryption, plaintext)."""
+    return open_json("source_records", "canonical", source_key(connection, stream, source_pk), stored)
+
+
+def seal_golden(profile_id: int, golden_json: str) -> str:
+    return seal_text(*GOLDEN, int(profile_id), golden_json)
+
+
+def open_golden(profile_id: int, stored: str | None) -> dict[str, Any]:
+    """A stored golden profile as a dict (``{}`` when none is stored yet)."""
+    return open_json(*GOLDEN, int(profile_id), stored) if stored else {}
 KEY_COLUMNS = ("record_id", "kind", "digest", "name_digest")
 KEY_INDEXES = (("ix_identity_keys_digest", "digest"), ("ix_identity_keys_record", "record_id"))
 
@@ -57,12 +83,24 @@ def iter_records(conn: Connection, ids: Sequence[int] | None = None) -> Iterator
                                 {"ids": _ids_param(conn, part)})
 
 
+def iter_id_range(conn: Connection, lo: int, hi: int) -> Iterator[tuple]:
+    """Like ``iter_records``, for the records with ``lo <= id < hi``."""
+    s = source_records.c
+    query = select(s.id, s.connection, s.stream, s.source_pk, s.record_hash, s.canonical).where(
+        s.id >= lo, s.id < hi).order_by(s.id)
+    yield from conn.execute(query)
+
+
 def pending_record_ids(conn: Connection) -> list[int]:
     """Stored records never resolved, or changed since they were."""
     s, m = source_records, identity_members
     query = select(s.c.id).select_from(s.outerjoin(m, m.c.record_id == s.c.id)).where(
         (m.c.record_id.is_(None)) | (m.c.record_hash != s.c.record_hash))
     return [row[0] for row in conn.execute(query)]
+
+
+def has_keys(conn: Connection) -> bool:
+    return conn.execute(select(identity_keys.c.record_id).limit(1)).first() is not None
 
 
 def record_count(conn: Connection) -> int:
@@ -243,13 +281,14 @@ def iter_profile_members(conn: Connection, profile_ids: Sequence[int] | None) ->
                 if members:
                     yield current, members
                 current, members = pid, []
-            members.append(Member(rid, connection, stream, pk, orjson.loads(canonical)))
+            members.append(Member(rid, connection, stream, pk, open_canonical(connection, stream, pk, canonical)))
         if members:
             yield current, members
 
 
 def write_golden(conn: Connection, rows: Sequence[tuple[str, int]]) -> None:
-    """Store golden JSON; ``rows`` are (golden JSON, profile id)."""
+    """Store golden JSON, sealed; ``rows`` are (golden JSON, profile id)."""
+    rows = [(seal_golden(pid, text), pid) for text, pid in rows]
     for part in chunks(rows):
         update_rows(conn, identity_profiles, ("golden",), ("id",), part)
 

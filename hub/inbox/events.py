@@ -1,8 +1,11 @@
-"""Write events into the inbox exactly once each, and read them back in commit order."""
+"""Write events into the inbox exactly once each, and read them back in commit order.
+
+Payloads are sealed (``hub.store.sealed``) at the row key ``[provider, event_id]``, the natural key
+known before the insert; ``read_events`` opens them (and reads rows stored before encryption).
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +15,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.inbox.tables import webhook_inbox
+from hub.privacy.crypto import location_aad
+from hub.privacy.rewrap import RewrapTarget, register_target
+from hub.store.sealed import open_json, seal_json
 
 # On PostgreSQL, inserts into the inbox take this transaction-level advisory lock, so ids become
 # visible in increasing order and a reader that resumes "after id N" never skips a row that
@@ -25,6 +31,19 @@ class InboxEvent:
     form: str
     event_id: str
     payload: dict[str, Any]
+
+
+def inbox_key(provider: str, event_id: str) -> list[str]:
+    """The AAD row key of an inbox payload."""
+    return [provider, event_id]
+
+
+def _aad(column: str, row: Any) -> bytes:
+    return location_aad("webhook_inbox", column, inbox_key(row["provider"], row["event_id"]))
+
+
+INBOX_TARGET = RewrapTarget(table=webhook_inbox, key_column="id", value_columns=("payload",), aad=_aad)
+register_target(INBOX_TARGET)
 
 
 def stream_name(provider: str, form: str) -> str:
@@ -47,7 +66,7 @@ def record_events(conn: Connection, events: Sequence[InboxEvent]) -> int:
     for event in events:
         stmt = insert(webhook_inbox).values(
             provider=event.provider, form=event.form, event_id=event.event_id, received_at=now,
-            payload=json.dumps(event.payload, ensure_ascii=False, sort_keys=True),
+            payload=seal_json("webhook_inbox", "payload", inbox_key(event.provider, event.event_id), event.payload),
         ).on_conflict_do_nothing(index_elements=["provider", "event_id"]).returning(webhook_inbox.c.id)
         new += conn.execute(stmt).first() is not None  # no row back: a replay
     return new
@@ -60,7 +79,8 @@ def read_events(conn: Connection, provider: str, form: str, after_id: int, limit
         .where(webhook_inbox.c.provider == provider, webhook_inbox.c.form == form, webhook_inbox.c.id > after_id)
         .order_by(webhook_inbox.c.id).limit(limit))
     return [{"inbox_id": row.id, "event_id": row.event_id, "received_at": _iso(row.received_at),
-             "payload": json.loads(row.payload)} for row in rows]
+             "payload": open_json("webhook_inbox", "payload", inbox_key(provider, row.event_id), row.payload)}
+            for row in rows]
 
 
 def streams_in_inbox(conn: Connection) -> list[tuple[str, str]]:

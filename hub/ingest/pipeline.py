@@ -254,7 +254,7 @@ class IngestRun:
                 records.write_quarantine(conn, self.connection.name, name, bad, self.run_id, now)
                 stream.has_open_quarantine = True
             if good and stream.has_open_quarantine:
-                records.resolve_quarantined(conn, self.connection.name, name, [g.source_pk for g in good], now)
+                records.resolve_quarantined(conn, self.connection.name, name, [g[0] for g in good], now)
             if state is not None:
                 runs.save_state(conn, self.connection.name, name, state, self.run_id)
             c = stream.counts

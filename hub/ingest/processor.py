@@ -62,8 +62,9 @@ class StreamProcessor:
         return digest.hexdigest()
 
     def process(self, batch: Sequence[dict[str, Any]], read_at: str) -> tuple[list[GoodRecord], list[BadRecord]]:
-        good: list[GoodRecord] = []
-        bad: list[BadRecord] = []
+        """(stored records, quarantine rows) as plain tuples in the fields' order (cheap to pickle)."""
+        good: list[Any] = []
+        bad: list[Any] = []
         for raw in batch:
             raw_json = dumps(raw)
             record_hash = self.record_hash(raw_json)
@@ -71,14 +72,14 @@ class StreamProcessor:
             if pk is None:
                 names = ", ".join(".".join(p) for p in self.primary_key)
                 # Without a key the record cannot be addressed; key the quarantine row by its content.
-                bad.append(BadRecord(f"#{record_hash}", record_hash, raw_json,
-                                     dumps([f"(record): missing primary key field {names}"]), "source"))
+                bad.append((f"#{record_hash}", record_hash, raw_json,
+                            dumps([f"(record): missing primary key field {names}"]), "source"))
                 continue
             stage, reasons, canonical = self.canonicalise(raw, pk, read_at)
             if reasons:
-                bad.append(BadRecord(pk, record_hash, raw_json, dumps(reasons), stage))
+                bad.append((pk, record_hash, raw_json, dumps(reasons), stage))
             else:
-                good.append(GoodRecord(pk, record_hash, raw_json, dumps(canonical)))
+                good.append((pk, record_hash, raw_json, dumps(canonical)))
         return good, bad
 
     def canonicalise(self, raw: dict[str, Any], pk: str, read_at: str) -> tuple[str, list[str], dict[str, Any]]:

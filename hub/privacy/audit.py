@@ -29,8 +29,10 @@ from hub.privacy.tables import privacy_audit_checkpoints, privacy_audit_log
 
 GENESIS = "0" * 64
 ACTIONS = ("read", "unmask", "export", "erase", "dsar", "sync", "consent_change", "config_change",
-           "key_init", "key_rotate", "key_rewrap", "key_retire", "purge", "suppress", "audit_checkpoint")
-SUBJECT_KINDS = ("profile", "record", "request", "quarantine", "run", "connection", "destination", "key", "outbox")
+           "key_init", "key_rotate", "key_rewrap", "key_retire", "purge", "suppress", "audit_checkpoint",
+           "pipia_ack")
+SUBJECT_KINDS = ("profile", "record", "request", "quarantine", "run", "connection", "destination", "key", "outbox",
+                 "config")
 _SUBJECT = re.compile(rf"(?:{'|'.join(SUBJECT_KINDS)}):[A-Za-z0-9_.-]{{1,100}}")
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[\])?(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[\])?)*|\*")
 _NAME = re.compile(r"[\w.:@-]{1,120}")

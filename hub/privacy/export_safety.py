@@ -21,7 +21,7 @@ import os
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 TRIGGERS = frozenset("=+-@\t\r\0")
 
@@ -46,13 +46,18 @@ def neutralise_row(row: Iterable[Any]) -> list[Any]:
 
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Write a UTF-8 (with BOM, for Excel) CSV with every cell neutralised; returns the row count."""
-    count = 0
     with Path(path).open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(neutralise_row(header))
-        for row in rows:
-            writer.writerow(neutralise_row("" if v is None else v for v in row))
-            count += 1
+        return write_csv_stream(out, header, rows)
+
+
+def write_csv_stream(out: IO[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """``write_csv`` to an open text stream (standard output); returns the row count."""
+    count = 0
+    writer = csv.writer(out)
+    writer.writerow(neutralise_row(header))
+    for row in rows:
+        writer.writerow(neutralise_row("" if v is None else v for v in row))
+        count += 1
     return count
 
 

@@ -57,3 +57,26 @@ def install_log_filter(logger: logging.Logger | None = None) -> PiiLogFilter:
     if not any(isinstance(f, PiiLogFilter) for f in logger.filters):
         logger.addFilter(pii)
     return pii
+
+
+_SCRUBBING_FACTORY_MARK = "_custhub_scrubs"
+
+
+def install_record_scrubber() -> None:
+    """Scrub every log record when it is created, whatever handler later emits it (idempotent).
+
+    Handler filters miss handlers added later (airbyte-cdk rewires the root logger on import;
+    uvicorn configures its own); a record factory sees every record that passes its logger's level.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, _SCRUBBING_FACTORY_MARK, False):
+        return
+    pii = PiiLogFilter()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
+        record = previous(*args, **kwargs)
+        pii.filter(record)
+        return record
+
+    setattr(factory, _SCRUBBING_FACTORY_MARK, True)
+    logging.setLogRecordFactory(factory)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
 
 from hub.privacy.crypto import FieldCipher, is_ciphertext, kid_of, kid_prefix
 from hub.privacy.tables import privacy_rewrap
@@ -57,6 +57,22 @@ def register_target(target: RewrapTarget) -> None:
 
 def unregister_target(name: str) -> None:
     _targets.pop(name, None)
+
+
+# Modules that own sealed tables and register their targets at import time.
+TARGET_MODULES = ("hub.store.records", "hub.ingest.pipeline", "hub.identity.storage", "hub.inbox.events",
+                  "hub.sync.sealing")
+
+
+def import_target_modules() -> None:
+    """Import every module that registers a target, so a command sees all of them."""
+    import importlib
+
+    for name in TARGET_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
 
 
 def registered_targets() -> list[RewrapTarget]:
@@ -142,11 +158,41 @@ def references_anywhere(conn: Connection, kid: int, targets: list[RewrapTarget] 
     return sum(references(conn, t, kid) for t in (registered_targets() if targets is None else targets))
 
 
+NOT_PERSONAL = ("null",)  # JSON null (a purged payload) carries no data and stays as it is
+
+
+def _plaintext(col):  # noqa: ANN001, ANN202
+    return and_(col.is_not(None), ~col.startswith("ch1.", autoescape=True), col.not_in(NOT_PERSONAL))
+
+
 def plaintext_count(conn: Connection, target: RewrapTarget) -> int:
     """Values of ``target`` that are not ciphertexts (to find columns not yet encrypted)."""
     total = 0
     for column in target.value_columns:
         col = target.table.c[column]
-        total += conn.execute(select(func.count()).select_from(target.table).where(
-            col.is_not(None), or_(~col.startswith("ch1.", autoescape=True)))).scalar_one()
+        total += conn.execute(select(func.count()).select_from(target.table).where(_plaintext(col))).scalar_one()
     return total
+
+
+def seal_plaintext(engine: Engine, cipher: FieldCipher, target: RewrapTarget, *, batch_size: int = 500) -> int:
+    """Seal every value of ``target`` written before encryption was on; the number of values sealed.
+
+    Idempotent and resumable: each batch commits on its own and only plaintext values are selected.
+    """
+    key_col = target.table.c[target.key_column]
+    cols = [target.table.c[c] for c in target.value_columns]
+    sealed, last = 0, None
+    while True:
+        with engine.begin() as conn:
+            query = select(target.table).where(or_(*(_plaintext(c) for c in cols))).order_by(key_col).limit(batch_size)
+            if last is not None:
+                query = query.where(key_col > last)
+            rows = conn.execute(query).mappings().all()
+            if not rows:
+                return sealed
+            for row in rows:
+                changes = {c: cipher.encrypt(row[c], target.aad(c, row)) for c in target.value_columns
+                           if row[c] is not None and not is_ciphertext(row[c]) and row[c] not in NOT_PERSONAL}
+                conn.execute(update(target.table).where(key_col == row[target.key_column]).values(**changes))
+                sealed += len(changes)
+            last = rows[-1][target.key_column]

@@ -142,14 +142,20 @@ def ensure_active(engine: Engine, settings: PrivacySettings, base_dir: Path) -> 
             audit.install_key(known.audit_key)
             _CURRENT = known
         return known
+    created: list[int] = []
     with engine.begin() as conn:
         empty = conn.execute(select(func.count()).select_from(privacy_keys)).scalar() == 0
         if empty:
             kek = _kek_for_new_store(settings, base_dir)
-            init_keys(conn, kek)
+            created = init_keys(conn, kek)
         else:
             kek = kek_from_settings(settings, base_dir)
-    return activate(engine, settings, base_dir, kek=kek)
+    runtime = activate(engine, settings, base_dir, kek=kek)
+    if created:  # the keys of a new store are audited like `custhub keys init`
+        with engine.begin() as conn:
+            audit.record(conn, actor="custhub:auto", role="admin", purpose="key_management", action="key_init",
+                         subjects=[f"key:{k}" for k in created], key=runtime.audit_key)
+    return runtime
 
 
 def _kek_for_new_store(settings: PrivacySettings, base_dir: Path) -> Kek:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.privacy.consent import DEFAULT_POLICY, ConsentPolicy
-from hub.privacy.tiers import DEFAULT_ROLES, Role
+from hub.privacy.tiers import DEFAULT_ROLES, HIGHLY_CONFIDENTIAL, Role
 
 _DURATION = re.compile(r"(\d+)([dmy])")
 
@@ -54,6 +54,19 @@ class PrivacySettings:
         "raw_payload": "30d", "quarantine": "30d", "inactive_profile": "24m", "audit_log": "3y"})
     audit_checkpoint_file: str = ".custhub/audit-checkpoints.jsonl"
     audit_checkpoint_every: int = 1000
+    # The CLI's role (masking, --unmask) and the roles ``--as-role`` may pick. None: every role that
+    # does not see highly confidential data unmasked, so admin-like roles need explicit configuration.
+    cli_role: str = "operator"
+    cli_roles: tuple[str, ...] | None = None
+    purge_after_run: bool = False  # run the retention purge after each ``custhub run``
+    erasure_consent: str = "keep"  # keep | delete: the (value-free) consent events of an erased person
+
+    def cli_role_choices(self) -> tuple[str, ...]:
+        """The roles ``--as-role`` may name."""
+        if self.cli_roles is not None:
+            return tuple(dict.fromkeys((self.cli_role, *self.cli_roles)))
+        safe = [name for name, role in sorted(self.roles.items()) if not role.may_see(HIGHLY_CONFIDENTIAL)]
+        return tuple(dict.fromkeys((self.cli_role, *safe)))
 
 
 def parse_privacy(raw: dict[str, Any] | None) -> PrivacySettings:
@@ -86,4 +99,8 @@ def parse_privacy(raw: dict[str, Any] | None) -> PrivacySettings:
         recipients={name: Recipient(**body) for name, body in (raw.get("recipients") or {}).items()},
         retention={**defaults.retention, **(raw.get("retention") or {})},
         audit_checkpoint_file=audit.get("checkpoint_file", defaults.audit_checkpoint_file),
-        audit_checkpoint_every=audit.get("checkpoint_every", defaults.audit_checkpoint_every))
+        audit_checkpoint_every=audit.get("checkpoint_every", defaults.audit_checkpoint_every),
+        cli_role=raw.get("cli_role", defaults.cli_role),
+        cli_roles=tuple(raw["cli_roles"]) if "cli_roles" in raw else None,
+        purge_after_run=bool(raw.get("purge_after_run", False)),
+        erasure_consent=(raw.get("erasure") or {}).get("consent_events", defaults.erasure_consent))

@@ -22,6 +22,8 @@ from starlette.routing import Route
 
 from hub.errors import CusthubError
 from hub.inbox import InboxEvent, record_events
+from hub.privacy.logfilter import install_log_filter
+from hub.privacy.runtime import ensure_active
 from hub.server.http import Refused
 from hub.server.providers import Delivery, facebook, generic, jotform, typeform, wechat
 from hub.server.settings import FormSettings, ServerSettings
@@ -33,7 +35,9 @@ PROVIDERS: dict[str, ModuleType] = {"typeform": typeform, "facebook": facebook, 
 
 
 def build_app(settings: ServerSettings, store: Store) -> Starlette:
-    """The webhook app for ``settings``, storing into ``store``."""
+    """The webhook app for ``settings``, storing into ``store`` (payloads sealed with the store's keys)."""
+    ensure_active(store.engine, settings.privacy, settings.base_dir)
+    install_log_filter(log)  # the last line of defence: the app logs no values
 
     async def hook(request: Request) -> Response:
         provider, name = request.path_params["provider"], request.path_params["form"]

@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hub.config import Config, read_yaml, resolve_secrets
 from hub.errors import ConfigError
+from hub.privacy.settings import PrivacySettings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -52,6 +54,8 @@ class ServerSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY
     timestamp_tolerance: int = DEFAULT_TOLERANCE
     forms: dict[str, FormSettings] = field(default_factory=dict)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)  # keys for sealing inbox payloads
+    base_dir: Path = field(default_factory=Path.cwd)  # where a ``$file`` KEK is found
 
 
 def server_settings(config: Config) -> ServerSettings:
@@ -65,7 +69,8 @@ def parse_server_settings(raw: dict[str, Any], config: Config) -> ServerSettings
     return ServerSettings(
         host=raw.get("host", DEFAULT_HOST), port=raw.get("port", DEFAULT_PORT),
         max_body_bytes=raw.get("max_body_bytes", DEFAULT_MAX_BODY),
-        timestamp_tolerance=raw.get("timestamp_tolerance", DEFAULT_TOLERANCE), forms=forms)
+        timestamp_tolerance=raw.get("timestamp_tolerance", DEFAULT_TOLERANCE), forms=forms,
+        privacy=config.privacy, base_dir=config.base_dir)
 
 
 def _form(name: str, body: dict[str, Any], config: Config) -> FormSettings:

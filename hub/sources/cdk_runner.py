@@ -54,7 +54,12 @@ from hub.sources.cdk_host import HostWiring, QuietCdk
 from hub.sources.cdk_host import cdk as cdk_names
 from hub.sources.stdout_router import STDOUT, StdoutTap
 
-__all__ = ["CdkSourceConnector", "SourceFactory", "api_connector", "traced_error"]
+__all__ = ["BATCH", "CdkSourceConnector", "SourceFactory", "api_connector", "traced_error"]
+
+# A stream may yield ``{BATCH: [record, ...]}``: one CDK message for many records, unpacked here into
+# one ``Record`` each. The CDK's per-message work (wrapping, schema transform, state bookkeeping)
+# then runs once per batch; the stream's ``state_checkpoint_interval`` counts batches.
+BATCH = "_custhub_batch"
 
 # (config, configured catalog or None, state messages) -> an airbyte_cdk Source
 SourceFactory = Callable[[Mapping[str, Any], Any, list[Any]], Any]
@@ -144,6 +149,7 @@ class CdkSourceConnector:
         iterator = iter(cdk_messages)
         failures_reported = False
         started: set[str] = set()
+        record_type = cdk.Type.RECORD
         while True:
             tap.enter_source()
             try:
@@ -162,6 +168,16 @@ class CdkSourceConnector:
                 if failure.stream is not None or not failures_reported:
                     yield failure
                 return
+            if cdk_message.type == record_type:
+                record = cdk_message.record
+                rows = record.data.get(BATCH)
+                if rows is None:
+                    yield Record(record.stream, record.data)
+                else:
+                    stream = record.stream
+                    for row in rows:
+                        yield Record(stream, row)
+                continue
             message = _translate(cdk, cdk_message)
             if message is None:
                 message = self._unknown_stream(cdk, cdk_message, started)

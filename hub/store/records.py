@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
@@ -12,16 +13,16 @@ from hub.store.bulk import db_value, in_values, insert_rows, update_rows, values
 from hub.store.schema import quarantine, source_records
 
 
-@dataclass(slots=True)
-class GoodRecord:
+# Tuples, so that a batch crosses from a worker process as cheaply as pickle allows (plain tuples
+# of str unpickle in C; a dataclass instance costs a Python call each way).
+class GoodRecord(NamedTuple):
     source_pk: str
     record_hash: str
     raw: str
     canonical: str
 
 
-@dataclass(slots=True)
-class BadRecord:
+class BadRecord(NamedTuple):
     source_pk: str
     record_hash: str
     raw: str
@@ -54,16 +55,17 @@ RECORD_KEYS = ("connection", "stream", "source_pk")
 def write_records(conn: Connection, connection: str, stream: str, records: Sequence[GoodRecord],
                   run_id: int, now: datetime) -> BatchCounts:
     """Insert new records, update changed ones, leave identical ones alone."""
-    latest = {r.source_pk: r for r in records}  # a pk repeated in one batch: the last one wins
+    latest = {r[0]: r for r in records}  # a pk repeated in one batch: the last one wins
     known = existing_hashes(conn, connection, stream, list(latest))
     ts = db_value(conn, source_records.c.updated_at, now)
     inserts, updates = [], []
-    for pk, rec in latest.items():
-        previous = known.get(pk)
+    get = known.get
+    for pk, (_, record_hash, raw, canonical, *_) in latest.items():
+        previous = get(pk)
         if previous is None:
-            inserts.append((connection, stream, pk, rec.record_hash, rec.raw, rec.canonical, ts, ts, run_id))
-        elif previous != rec.record_hash:
-            updates.append((rec.record_hash, rec.raw, rec.canonical, ts, run_id, connection, stream, pk))
+            inserts.append((connection, stream, pk, record_hash, raw, canonical, ts, ts, run_id))
+        elif previous != record_hash:
+            updates.append((record_hash, raw, canonical, ts, run_id, connection, stream, pk))
     insert_rows(conn, source_records, RECORD_COLUMNS, inserts)
     update_rows(conn, source_records, RECORD_UPDATE_COLUMNS, RECORD_KEYS, updates)
     return BatchCounts(inserted=len(inserts), updated=len(updates),
@@ -73,7 +75,7 @@ def write_records(conn: Connection, connection: str, stream: str, records: Seque
 def write_quarantine(conn: Connection, connection: str, stream: str, records: Sequence[BadRecord],
                      run_id: int, now: datetime) -> int:
     """Quarantine bad records; a record already quarantined with the same content is not added again."""
-    latest = {r.source_pk: r for r in records}
+    latest = {r[0]: BadRecord(*r[:5]) for r in records}
     rows = conn.execute(select(quarantine.c.source_pk, quarantine.c.record_hash, quarantine.c.status).where(
         quarantine.c.connection == connection, quarantine.c.stream == stream,
         in_values(conn.dialect, quarantine.c.source_pk, "pks")),

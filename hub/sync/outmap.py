@@ -12,6 +12,8 @@ values out of a canonical record). ``mappings/outbound/<name>.yaml``::
       Lead_Source: {const: custhub}
     on_withdrawal:                       # sent when consent for the destination's purpose is withdrawn
       Email_Opt_Out: true
+    on_erasure:                          # where a destination anonymises instead of deleting (erasure)
+      Last_Name: Erased                  # every mapped field is cleared (null), then these are set
 
 ``on_missing: skip`` (default) leaves the CRM's value alone; ``clear`` overwrites it with null.
 """
@@ -19,7 +21,7 @@ values out of a canonical record). ``mappings/outbound/<name>.yaml``::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from hub.errors import ConfigError
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
 _MISSING = object()
-TOP_KEYS = ("name", "description", "key", "fields", "on_withdrawal")
+TOP_KEYS = ("name", "description", "key", "fields", "on_withdrawal", "on_erasure")
 FIELD_KEYS = ("from", "const", "on_missing", "default")
 
 
@@ -49,6 +51,7 @@ class OutMapping:
     key: str
     fields: tuple[OutField, ...]
     on_withdrawal: dict[str, Any]
+    on_erasure: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, record: dict[str, Any], profile_id: str) -> dict[str, Any]:
         """The CRM payload of ``record``: the key field first, then every mapped field present."""
@@ -65,6 +68,11 @@ class OutMapping:
 
     def withdrawal(self, profile_id: str) -> dict[str, Any]:
         return {self.key: profile_id, **self.on_withdrawal}
+
+    def anonymised(self, profile_id: str) -> dict[str, Any]:
+        """What an anonymising erasure writes: every mapped value cleared, opted out, ``on_erasure`` set."""
+        cleared = {f.target: None for f in self.fields if f.const is _MISSING}
+        return {self.key: profile_id, **cleared, **self.on_withdrawal, **self.on_erasure}
 
 
 def _first(record: dict[str, Any], paths: tuple[tuple[str | int, ...], ...]) -> Any:
@@ -128,10 +136,13 @@ def compile_outmap(raw: Any, file: str) -> OutMapping:
     if not isinstance(raw["fields"], dict) or not raw["fields"]:
         raise ConfigError("must map CRM fields to profile paths", file=file, path="fields")
     fields = tuple(_field(target, spec, file) for target, spec in raw["fields"].items())
-    withdrawal = raw.get("on_withdrawal") or {}
-    if not isinstance(withdrawal, dict):
-        raise ConfigError("must map CRM fields to constant values", file=file, path="on_withdrawal")
-    return OutMapping(raw["name"], str(raw["key"]), fields, dict(withdrawal))
+    extras = {}
+    for section in ("on_withdrawal", "on_erasure"):
+        extras[section] = raw.get(section) or {}
+        if not isinstance(extras[section], dict):
+            raise ConfigError("must map CRM fields to constant values", file=file, path=section)
+    return OutMapping(raw["name"], str(raw["key"]), fields, dict(extras["on_withdrawal"]),
+                      dict(extras["on_erasure"]))
 
 
 def outbound_dirs(mappings_dirs: tuple[Path, ...]) -> list[Path]:

@@ -4,30 +4,35 @@ Runs in ONE transaction with the outbox writes, so a crash leaves either the who
 An unchanged profile (same payload hash as the destination's link) costs nothing. A newer change
 supersedes an unsent one, so only the latest payload of a profile is ever sent. Rejected rows go
 back to pending on every later run until they succeed or die after ``max_attempts``.
+
+The consent gate (``hub.sync.consent``) decides per profile; a profile the destination holds whose
+consent is no longer granted gets the mapping's ``on_withdrawal`` update (an opt-out), and when the
+mapping has none, the plan says so in a note instead of skipping it silently. Payloads are stored
+sealed and hashed with the store's keyed ``content_hash`` (``hub.sync.sealing``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, insert, select, update
 
 from hub.store.bulk import db_value, insert_rows, update_rows
-from hub.sync.consent import consent_granted
+from hub.sync.consent import ConsentGate
 from hub.sync.outmap import OutMapping
 from hub.sync.profiles import GoldenProfile
+from hub.sync.sealing import payload_hash, seal_payload
 from hub.sync.tables import sync_links, sync_outbox, sync_state
 
 log = logging.getLogger("custhub.sync")
 OPEN = ("pending", "rejected", "dead")
 OP_OF_MODE = {"upsert": "upsert", "mirror": "upsert", "insert_only": "upsert", "update_only": "update"}
 DELETE_HASH = "delete"
+ERASE_KINDS = ("erase", "anonymise")  # queued by hub.sync.erase
 KIND_COUNTER = {"create": "creates", "update": "updates", "delete": "deletes", "opt_out": "opt_outs"}
 
 
@@ -39,6 +44,12 @@ class SyncTarget:
     purpose: str | None = None
     upstream_ok: bool = True  # False when an upstream ingest failed: mirror never deletes then
     max_attempts: int = 5
+    gate: ConsentGate | None = None  # None: ``purpose`` alone (if any) under the default policy
+
+    def consent_gate(self) -> ConsentGate | None:
+        if self.gate is not None:
+            return self.gate
+        return ConsentGate((self.purpose,)) if self.purpose else None
 
 
 @dataclass
@@ -53,6 +64,8 @@ class Plan:
     requeued: int = 0
     dead: int = 0
     profiles: int = 0
+    blocked: dict[str, int] = field(default_factory=dict)  # "<purpose>:<reason>" -> profiles not sent
+    withheld_opt_outs: int = 0  # held profiles without consent, and no on_withdrawal in the mapping
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -60,19 +73,22 @@ class Plan:
         return self.creates + self.updates + self.deletes + self.opt_outs
 
 
-def payload_hash(payload: dict[str, Any]) -> str:
-    return hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+__all__ = ["DELETE_HASH", "Plan", "SyncTarget", "payload_hash", "plan_sync"]
 
 
-def _target(profile: GoldenProfile, link: Any, t: SyncTarget, now: datetime) -> tuple[str, str, dict] | None:
+def _target(profile: GoldenProfile, link: Any, t: SyncTarget, gate: ConsentGate | None, now: datetime,
+            plan: Plan) -> tuple[str, str, dict] | None:
     """(op, kind, payload) the destination should hold for ``profile``, or None for nothing."""
     live = link is not None and link.status != "deleted"
-    if t.purpose and not consent_granted(profile.record, t.purpose, now):
-        if live and link.status == "synced" and t.outmap.on_withdrawal:
-            return ("update" if link.external_id else "upsert"), "opt_out", t.outmap.withdrawal(profile.id)
-        if live and link.status == "opted_out":
-            return ("update" if link.external_id else "upsert"), "opt_out", t.outmap.withdrawal(profile.id)
-        return None
+    if gate is not None:
+        decision = gate.decide(profile.id, profile.record, profile.record_ids, now)
+        if not decision.granted:
+            plan.blocked[decision.reason] = plan.blocked.get(decision.reason, 0) + 1
+            if live and link.status in ("synced", "opted_out"):
+                if t.outmap.on_withdrawal:
+                    return ("update" if link.external_id else "upsert"), "opt_out", t.outmap.withdrawal(profile.id)
+                plan.withheld_opt_outs += 1
+            return None
     if t.mode == "insert_only" and live:
         return None
     if t.mode == "update_only" and not (live and link.external_id):
@@ -88,12 +104,13 @@ def plan_sync(conn: Connection, t: SyncTarget, profiles: Iterable[GoldenProfile]
     links = {r.profile_id: r for r in conn.execute(select(sync_links).where(sync_links.c.destination == t.name))}
     ob = sync_outbox.c
     open_rows = {r.profile_id: r for r in conn.execute(
-        select(ob.id, ob.profile_id, ob.payload_hash, ob.status, ob.op).where(
+        select(ob.id, ob.profile_id, ob.payload_hash, ob.status, ob.op, ob.kind).where(
             ob.destination == t.name, ob.status.in_(OPEN)))}
     new_rows: list[tuple] = []
     supersede: list[int] = []
     requeue: list[int] = []
     seen: set[str] = set()
+    gate = t.consent_gate()
 
     def queue(pid: str, op: str, kind: str, payload: dict, h: str, external_id: str | None) -> None:
         current = open_rows.get(pid)
@@ -110,13 +127,16 @@ def plan_sync(conn: Connection, t: SyncTarget, profiles: Iterable[GoldenProfile]
             supersede.append(current.id)
         counter = KIND_COUNTER[kind]
         setattr(plan, counter, getattr(plan, counter) + 1)
-        new_rows.append((t.name, pid, op, kind, orjson.dumps(payload).decode(), h, external_id))
+        new_rows.append((t.name, pid, op, kind, seal_payload(t.name, pid, h, payload), h, external_id))
 
     for profile in profiles:
         plan.profiles += 1
         seen.add(profile.id)
         link = links.get(profile.id)
-        target = _target(profile, link, t, now)
+        if profile.id in open_rows and open_rows[profile.id].kind in ERASE_KINDS:
+            plan.skipped += 1  # an erasure is on its way: never supersede it, never re-create the person
+            continue
+        target = _target(profile, link, t, gate, now, plan)
         if target is None:
             plan.skipped += 1
             if profile.id in open_rows:
@@ -134,6 +154,10 @@ def plan_sync(conn: Connection, t: SyncTarget, profiles: Iterable[GoldenProfile]
     if t.mode == "mirror":
         for pid, link in _mirror_deletes(conn, t, links, seen, plan, now, write):
             queue(pid, "delete", "delete", {t.outmap.key: pid}, DELETE_HASH, link.external_id)
+    if plan.withheld_opt_outs:
+        plan.notes.append(f"{plan.withheld_opt_outs} profile(s) held by {t.name} no longer have consent, but "
+                          f"mapping {t.outmap.name} has no on_withdrawal: add one to send the opt-out")
+        log.warning("destination %s: %s", t.name, plan.notes[-1])
     if write:
         _write(conn, t, new_rows, supersede, requeue, now, run_id)
     return plan

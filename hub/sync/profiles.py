@@ -8,6 +8,9 @@ organisation, the interactions and the current consent per purpose and channel.
 
 A store on which resolution has never run falls back to one profile per stored source record
 (``id = "<connection>:<stream>:<source_pk>"``), so a sync without identity still works.
+
+Both are sealed at rest: canonical records are opened with ``hub.store.sealed.open_json`` at their
+source key, golden profiles through the identity module's reader (``open_golden``).
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, exists, select
 
 from hub.identity.tables import identity_profiles
 from hub.store.schema import source_records
+from hub.store.sealed import open_json, source_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,7 @@ class GoldenProfile:
     id: str
     record: dict[str, Any]  # person / organization / consents / interactions, as in the canonical schema
     updated_at: datetime
+    record_ids: tuple[int, ...] = ()  # source_records ids, when known (for consent ledger lookups)
 
 
 def profile_id(connection: str, stream: str, source_pk: str) -> str:
@@ -40,7 +44,9 @@ def profile_id(connection: str, stream: str, source_pk: str) -> str:
 def iter_profiles(conn: Connection) -> Iterator[GoldenProfile]:
     """Every profile, in a stable order: golden profiles once resolution has run, else one per record."""
     if conn.execute(select(exists().where(identity_profiles.c.id.isnot(None)))).scalar():
-        yield from _golden_profiles(conn)
+        from hub.segments.api import with_segment_tags  # segment names become tags (docs/segments.md)
+
+        yield from with_segment_tags(conn, _golden_profiles(conn))
     else:
         yield from _record_profiles(conn)
 
@@ -49,14 +55,25 @@ def _golden_profiles(conn: Connection) -> Iterator[GoldenProfile]:
     p = identity_profiles.c
     query = select(p.id, p.golden, p.updated_at).where(p.status == "active").order_by(p.id)
     for pid, golden, updated_at in conn.execute(query.execution_options(yield_per=5000)):
-        yield GoldenProfile(str(pid), record_from_golden(orjson.loads(golden) if golden else {}), updated_at)
+        yield GoldenProfile(str(pid), record_from_golden(open_golden(pid, golden) if golden else {}), updated_at)
+
+
+def open_golden(profile_id: int, stored: str) -> dict[str, Any]:
+    """A stored golden profile, opened through the identity module's reader when it has one."""
+    from hub.identity import storage
+
+    reader = getattr(storage, "open_golden", None)
+    if reader is not None:
+        return reader(profile_id, stored)
+    return open_json("identity_profiles", "golden", profile_id, stored)
 
 
 def _record_profiles(conn: Connection) -> Iterator[GoldenProfile]:
     sr = source_records.c
-    query = select(sr.connection, sr.stream, sr.source_pk, sr.canonical, sr.updated_at).order_by(sr.id)
-    for connection, stream, pk, canonical, updated_at in conn.execute(query.execution_options(yield_per=5000)):
-        yield GoldenProfile(profile_id(connection, stream, pk), orjson.loads(canonical), updated_at)
+    query = select(sr.id, sr.connection, sr.stream, sr.source_pk, sr.canonical, sr.updated_at).order_by(sr.id)
+    for rid, connection, stream, pk, canonical, updated_at in conn.execute(query.execution_options(yield_per=5000)):
+        record = open_json("source_records", "canonical", source_key(connection, stream, pk), canonical)
+        yield GoldenProfile(profile_id(connection, stream, pk), record, updated_at, (rid,))
 
 
 def record_from_golden(golden: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """Tables of sync-out: destination links, the outbox, per-row results, destination state, run locks.
 
-Created by migration ``0004``. Defined on the shared ``metadata`` so Alembic and the tests see them.
+Created by migration ``0004`` (``sync_transfers`` by ``0008``). Defined on the shared ``metadata`` so
+Alembic and the tests see them. ``sync_outbox.payload``/``.error`` and ``sync_results.reason`` hold
+sealed ciphertexts (``hub.sync.sealing``).
 """
 
 from __future__ import annotations
@@ -33,14 +35,14 @@ sync_outbox = Table(
     Column("profile_id", String(500), nullable=False),
     Column("op", String(16), nullable=False),  # upsert | insert | update | delete
     Column("kind", String(16), nullable=False),  # create | update | delete | opt_out (for reports)
-    Column("payload", Text, nullable=False),  # JSON of the mapped CRM fields
-    Column("payload_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # sealed JSON of the mapped CRM fields
+    Column("payload_hash", String(64), nullable=False),  # keyed digest (runtime content_hash), never a plain hash
     Column("external_id", String(200)),
     Column("status", String(16), nullable=False),  # pending | succeeded | rejected | dead | superseded
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", TS, nullable=False),
     Column("error_code", String(100)),
-    Column("error", Text),  # value-free reason from the CRM (field names and codes only)
+    Column("error", Text),  # sealed: the CRM's reason (value-free by construction, sealed in case one echoes)
     Column("run_id", Id),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
@@ -58,10 +60,22 @@ sync_results = Table(
     Column("status", String(16), nullable=False),  # synced | rejected | dead | deferred | retry
     Column("external_id", String(200)),
     Column("code", String(100)),
-    Column("reason", Text),
+    Column("reason", Text),  # sealed, like sync_outbox.error
     Column("at", TS, nullable=False),
 )
 Index("ix_sync_results_run", sync_results.c.run_id)
+
+# PIPL cross-border register: each person sent to a destination abroad, once per calendar year, so the
+# yearly count of distinct people (2024 Provisions thresholds) is a COUNT. Profile ids are pseudonymous.
+sync_transfers = Table(
+    "sync_transfers", metadata,
+    Column("destination", String(200), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("profile_id", String(500), nullable=False),
+    Column("region", String(8), nullable=False),  # the recipient's region when first sent that year
+    Column("first_sent_at", TS, nullable=False),
+    PrimaryKeyConstraint("destination", "year", "profile_id"),
+)
 
 sync_state = Table(
     "sync_state", metadata,

@@ -13,19 +13,29 @@ import json
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import orjson
 
+from hub.privacy.runtime import ensure_active
+from hub.privacy.settings import PrivacySettings
 from hub.store import Store
 from hub.store.bulk import db_value, insert_rows
 from hub.store.schema import source_records
+from hub.store.sealed import seal_json, source_key
+
+
+def activate(store: Store) -> None:
+    """The privacy layer for ``store`` with default settings (the KEK from ``$CUSTHUB_KEK``)."""
+    ensure_active(store.engine, PrivacySettings(), Path.cwd())
 
 
 def seed_profiles(store: Store, records: list[dict[str, Any]], *, connection: str = "crm",
-                  stream: str = "contacts", start: int = 0) -> list[str]:
-    """Store ``records`` (canonical-shaped) as source records; returns their profile ids."""
+                  stream: str = "contacts", start: int = 0, sealed: bool = True) -> list[str]:
+    """Store ``records`` (canonical-shaped, sealed as ingest stores them) as source records; returns profile ids."""
+    activate(store)
     now = datetime.now(UTC)
     rows, ids = [], []
     with store.transaction() as conn:
@@ -34,6 +44,8 @@ def seed_profiles(store: Store, records: list[dict[str, Any]], *, connection: st
             pk = f"p{i:07d}"
             ids.append(f"{connection}:{stream}:{pk}")
             canonical = orjson.dumps({"schema_version": "1.0", **record}).decode()
+            if sealed:
+                canonical = seal_json("source_records", "canonical", source_key(connection, stream, pk), canonical)
             rows.append((connection, stream, pk, "h", "{}", canonical, stamp, stamp, 0))
         cols = ("connection", "stream", "source_pk", "record_hash", "raw", "canonical", "first_seen_at",
                 "updated_at", "run_id")
@@ -45,10 +57,13 @@ def seed_profiles(store: Store, records: list[dict[str, Any]], *, connection: st
 def update_profile(store: Store, profile_id: str, record: dict[str, Any]) -> None:
     connection, stream, pk = profile_id.split(":", 2)
     c = source_records.c
+    activate(store)
+    canonical = seal_json("source_records", "canonical", source_key(connection, stream, pk),
+                          {"schema_version": "1.0", **record})
     with store.transaction() as conn:
         conn.execute(source_records.update().where(c.connection == connection, c.stream == stream,
                                                    c.source_pk == pk).values(
-            canonical=orjson.dumps({"schema_version": "1.0", **record}).decode(), updated_at=datetime.now(UTC)))
+            canonical=canonical, updated_at=datetime.now(UTC)))
 
 
 def delete_profile(store: Store, profile_id: str) -> None:

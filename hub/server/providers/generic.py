@@ -8,10 +8,10 @@ HMAC-SHA256(secret, "<timestamp>." + raw body)>``, the timestamp within the tole
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from hub.inbox import InboxEvent
+from hub.privacy.runtime import current
 from hub.server.http import Refused, parse_form, parse_json_object, read_capped_body
 from hub.server.providers import Delivery
 from hub.server.signatures import generic_valid, timestamp_fresh, token_valid
@@ -35,7 +35,7 @@ async def receive(delivery: Delivery) -> list[InboxEvent]:
     fields = await _fields(raw, headers.get("content-type", ""), delivery)
     if form.honeypot and fields.get(form.honeypot):
         return []  # a bot filled the hidden field: acknowledged, not stored
-    key = headers.get("idempotency-key") or fields.get("submission_id") or hashlib.sha256(raw).hexdigest()
+    key = headers.get("idempotency-key") or fields.get("submission_id") or current().content_hash(raw)
     if isinstance(key, int) and not isinstance(key, bool):
         key = str(key)  # a numeric id in a JSON body
     if not isinstance(key, str) or len(key) > 150:

@@ -8,13 +8,13 @@ appid; its event id is ``MsgId``, else ``submission_id``, else the SHA-256 of th
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 from xml.etree import ElementTree
 
 from starlette.responses import PlainTextResponse, Response
 
 from hub.inbox import InboxEvent
+from hub.privacy.runtime import current
 from hub.server.http import Refused, parse_json_object, read_capped_body
 from hub.server.providers import Delivery
 from hub.server.signatures import timestamp_fresh, wechat_valid
@@ -61,7 +61,7 @@ async def receive(delivery: Delivery) -> list[InboxEvent]:
     except DecryptError:
         raise Refused(401, "invalid signature") from None
     fields = _message_fields(message)
-    key = fields.get("MsgId") or fields.get("submission_id") or hashlib.sha256(message).hexdigest()
+    key = fields.get("MsgId") or fields.get("submission_id") or current().content_hash(message)
     if not isinstance(key, (str, int)) or len(str(key)) > 150:
         raise Refused(400, "invalid message id")
     return [InboxEvent("wechat", form.name, f"{form.name}:{key}", fields)]
