@@ -50,18 +50,24 @@ def run_once(rows: int, workdir: Path, store_url: str | None, batch_size: int) -
            "import resource, sys\n"
            "from hub.cli import main\n"
            "try:\n    main(sys.argv[1:])\n"
-           "finally:\n    print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
-           "          resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n",
+           "finally:\n    me = resource.getrusage(resource.RUSAGE_SELF)\n"
+           "    kids = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+           "    print('MAXRSS', me.ru_maxrss, kids.ru_maxrss, me.ru_utime + me.ru_stime,\n"
+           "          kids.ru_utime + kids.ru_stime, file=sys.stderr)\n",
            "--config", str(config_path), "run"]
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"custhub run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    main_kb, worker_kb = (int(v) for v in next(
+    main_kb, worker_kb, main_cpu, worker_cpu = (float(v) for v in next(
         line.split()[1:] for line in proc.stderr.splitlines() if line.startswith("MAXRSS")))
+    # CPU seconds say what the run costs even on a busy machine, where wall time does not: on
+    # ``cores`` idle cores the run cannot take less than max(main, (main + workers) / cores).
+    bound = max(main_cpu, (main_cpu + worker_cpu) / (os.cpu_count() or 1))
     return {"rows": rows, "seconds": elapsed, "rate": rows / elapsed, "rss_mb": main_kb / 1024,
-            "worker_rss_mb": worker_kb / 1024, "quarantined": bad_row_count(rows)}
+            "worker_rss_mb": worker_kb / 1024, "quarantined": bad_row_count(rows), "main_cpu": main_cpu,
+            "worker_cpu": worker_cpu, "cpu_rate": rows / bound}
 
 
 def main() -> None:
@@ -76,17 +82,19 @@ def main() -> None:
     print(f"custhub ingest benchmark: {os.cpu_count()} cores, Python {sys.version.split()[0]}, workdir {workdir}")
     results = []
     for rows in args.sizes:
-        print(f"- {rows:,} rows")
+        print(f"- {rows:,} rows", flush=True)
         result = run_once(rows, workdir, args.store, args.batch_size)
         results.append(result)
         print(f"  {result['seconds']:.1f} s end to end, {result['rate']:,.0f} records/s, peak RSS "
               f"{result['rss_mb']:.0f} MB (largest worker {result['worker_rss_mb']:.0f} MB), "
-              f"{result['quarantined']:,} quarantined")
-    print("\n| rows | seconds | records/s | peak RSS main (MB) | peak RSS worker (MB) |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
+              f"{result['quarantined']:,} quarantined", flush=True)
+        print(f"  CPU: main {result['main_cpu']:.1f} s, workers {result['worker_cpu']:.1f} s "
+              f"(best case on idle cores: {result['cpu_rate']:,.0f} records/s)", flush=True)
+    print("\n| rows | seconds | records/s | peak RSS main (MB) | peak RSS worker (MB) | CPU main/workers (s) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(f"| {r['rows']:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['rss_mb']:.0f} | "
-              f"{r['worker_rss_mb']:.0f} |")
+              f"{r['worker_rss_mb']:.0f} | {r['main_cpu']:.0f}/{r['worker_cpu']:.0f} |")
 
 
 if __name__ == "__main__":

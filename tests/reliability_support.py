@@ -34,30 +34,35 @@ def _arm(spec: str | None) -> None:
         failpoints._ARMED.update(failpoints._armed())
 
 
+def _child(fn: Callable[[], object], failpoint: str | None, log: Path | None) -> None:
+    """The child's side of a fork: output to ``log``, failpoints armed, ``fn()``, then ``os._exit``."""
+    code = 1
+    try:
+        if log is not None:
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            sys.stdout = sys.stderr = open(fd, "w", buffering=1, closefd=False)  # noqa: SIM115
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _arm(failpoint)
+        fn()
+        code = 0
+    except BaseException:  # report, never unwind into the parent's pytest
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def fork_call(fn: Callable[[], object], *, failpoint: str | None = None, kill_after: float | None = None,
               log: Path | None = None, timeout: float = 120.0) -> str:
     """Run ``fn`` in a forked child; returns "killed", "ok" or "exit N" (the child's exit code)."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
-    if pid == 0:  # the child
-        code = 1
-        try:
-            if log is not None:
-                fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                os.dup2(fd, 1)
-                os.dup2(fd, 2)
-                sys.stdout = sys.stderr = open(fd, "w", buffering=1, closefd=False)  # noqa: SIM115
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            _arm(failpoint)
-            fn()
-            code = 0
-        except BaseException:  # report, never unwind into the parent's pytest
-            traceback.print_exc()
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+    if pid == 0:
+        _child(fn, failpoint, log)
     deadline = time.monotonic() + timeout
     kill_at = time.monotonic() + kill_after if kill_after is not None else None
     while True:
@@ -76,6 +81,26 @@ def fork_call(fn: Callable[[], object], *, failpoint: str | None = None, kill_af
         return KILLED if os.WTERMSIG(status) == signal.SIGKILL else f"signal {os.WTERMSIG(status)}"
     code = os.WEXITSTATUS(status)
     return "ok" if code == 0 else f"exit {code}"
+
+
+def spawn(fn: Callable[[], object], *, log: Path | None = None) -> int:
+    """Fork a child that runs ``fn`` and return its pid at once (reap it with ``os.waitpid``)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    _child(fn, None, log)
+
+
+def kill(pid: int) -> bool:
+    """SIGKILL ``pid`` and reap it; True when it was still running."""
+    done, _ = os.waitpid(pid, os.WNOHANG)
+    if done:
+        return False
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return True
 
 
 @dataclass

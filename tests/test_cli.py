@@ -59,6 +59,10 @@ def test_quarantine_show_masks_values_unless_asked(tmp_path, capsys):
     assert run_cli("--config", str(config), "quarantine", "show", str(row_id)) == 0
     out = capsys.readouterr().out
     assert "person.emails[0].address" in out and "not-an-email" not in out
+    assert run_cli("--config", str(config), "quarantine", "show", str(row_id), "--unmask") == 2  # operator role
+    assert run_cli("--config", str(config), "quarantine", "show", str(row_id), "--unmask", "--as-role", "dpo") == 2
+    config.write_text(config.read_text("utf-8") + "\nprivacy: {cli_role: admin}\n", "utf-8")
+    capsys.readouterr()
     assert run_cli("--config", str(config), "quarantine", "show", str(row_id), "--unmask") == 0
     assert "not-an-email" in capsys.readouterr().out
 

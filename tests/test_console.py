@@ -17,8 +17,6 @@ from hub.console.settings import console_settings
 from hub.errors import ConfigError
 from hub.identity.tables import identity_review
 from hub.privacy import audit
-from hub.quality.compute import Metric
-from hub.quality.results import save as save_evaluation
 from hub.segments.tables import segment_members, segment_state
 from hub.server import build_app, server_settings
 from hub.store import records, runs
@@ -31,6 +29,7 @@ from tests.test_console_support import (
     login,
     profile_id_of,
     seeded_store,
+    store_evaluation,
 )
 
 with warnings.catch_warnings():
@@ -257,9 +256,9 @@ def test_quality_page_draws_each_metric_over_time_and_says_why_a_run_is_degraded
     with store.transaction() as conn:
         degraded = ["completeness of person.emails 0.40 < 0.60"]
         for i, (share, reasons) in enumerate(((0.9, []), (0.8, []), (0.4, degraded))):
-            save_evaluation(conn, name, None, [Metric(name, "contacts", "completeness", "person.emails", share, 4, 10),
-                                               Metric(name, "*", "freshness", "last_success_hours", 2.0 + i)],
-                            reasons, start + timedelta(days=i), 0.1)
+            store_evaluation(conn, name, [("contacts", "completeness", "person.emails", share),
+                                          ("*", "freshness", "last_success_hours", 2.0 + i)],
+                             reasons, start + timedelta(days=i))
     page = logged_in(app, "aud").get(f"/console/quality?connection={name}").text
     assert page.count('<svg class="chart"') == 2 and "<polyline" in page
     assert "degraded" in page and "completeness of person.emails 0.40 &lt; 0.60" in page

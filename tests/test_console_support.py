@@ -95,3 +95,19 @@ def profile_id_of(store: Store, source_pk: str) -> int:
         return conn.execute(select(identity_members.c.profile_id).join(
             source_records, source_records.c.id == identity_members.c.record_id).where(
             source_records.c.source_pk == source_pk)).scalar_one()
+
+
+def store_evaluation(conn, connection: str, metrics: list[tuple[str, str, str, float]], reasons: list[str],
+                     at: datetime) -> int:  # noqa: ANN001
+    """One quality evaluation written straight into the quality tables (what ``custhub quality`` stores)."""
+    import orjson
+
+    from hub.quality.tables import quality_metrics, quality_runs
+
+    qid = conn.execute(quality_runs.insert().returning(quality_runs.c.id), {
+        "connection": connection, "run_id": None, "computed_at": at, "status": "degraded" if reasons else "ok",
+        "reasons": orjson.dumps(reasons).decode(), "seconds": 0.1}).scalar_one()
+    conn.execute(quality_metrics.insert(), [{"quality_run_id": qid, "connection": connection, "stream": stream,
+                                             "metric": metric, "field": field, "value": value}
+                                            for stream, metric, field, value in metrics])
+    return qid

@@ -153,7 +153,9 @@ def test_no_plaintext_pii_in_sqlite_file_or_logs(tmp_path, monkeypatch, caplog, 
     config = write_pipeline(tmp_path, f"sqlite:///{db}")
     run_pipeline(config, caplog)
     assert_no_pii_in_logs(caplog, capsys)
-    assert (tmp_path / "crm" / "contacts.csv").exists()  # the CRM's copy exists (and is not scanned)
+    # the scan sees the sentinels where they must be: the CRM's copy (not scanned) and the access report
+    assert hits((tmp_path / "crm" / "contacts.csv").read_bytes())
+    assert {f"{NAME!r}/utf-8", f"{UNIONID!r}/utf-8"} <= hits((tmp_path / "dsar.json").read_bytes())
     found = set()
     for suffix in ("", "-wal", "-journal", "-shm"):
         part = Path(f"{db}{suffix}")
@@ -172,6 +174,7 @@ def test_no_plaintext_pii_in_a_postgres_dump(tmp_path, monkeypatch, caplog, caps
     plain_url = sqlalchemy.engine.make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
     dump = subprocess.run([shutil.which("pg_dump") or "pg_dump", "--no-owner", plain_url], capture_output=True,
                           check=True).stdout
+    assert b"COPY public.source_records" in dump and hits((tmp_path / "dsar.json").read_bytes())
     found = hits(dump)
     assert not found, f"plaintext in pg_dump: {sorted(found)}; tables: {leaking_tables(pg_url)}"
 
@@ -219,3 +222,46 @@ def test_swapped_or_flipped_ciphertext_is_one_controlled_error(tmp_path, monkeyp
     assert code == 1
     assert len(err.splitlines()) == 1 and err.startswith("error:") and "Traceback" not in err
     assert f"{table}.{column}" in err and "failed authentication" in err
+
+
+# ----------------------------------------------------------------------------- T19: after erasure
+
+def decrypted_hits(store_url: str) -> dict[str, list[str]]:
+    """Sealed columns (every registered target) whose decrypted values still hold a sentinel."""
+    from hub.privacy import rewrap
+    from hub.privacy.crypto import is_ciphertext
+    from hub.privacy.runtime import current
+
+    rewrap.import_target_modules()
+    engine = sqlalchemy.create_engine(store_url)
+    cipher, found = current().cipher, {}
+    try:
+        with engine.connect() as conn:
+            for target in rewrap.registered_targets():
+                for row in conn.execute(sqlalchemy.select(target.table)).mappings():
+                    for column in target.value_columns:
+                        value = row[column]
+                        text = cipher.decrypt(value, target.aad(column, row)) if is_ciphertext(value) else str(value)
+                        hit = [s for s in SENTINELS if s.lower() in text.lower()]
+                        if hit:
+                            found.setdefault(f"{target.table.name}.{column}", []).extend(hit)
+    finally:
+        engine.dispose()
+    return found
+
+
+def test_after_erasure_no_row_decrypts_to_the_person(tmp_path, monkeypatch, caplog, capsys):
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    config = write_pipeline(tmp_path, url)
+    run_pipeline(config, caplog)
+    assert decrypted_hits(url)  # the person is there, sealed
+    (follower,), = table_rows(url, "SELECT m.profile_id FROM identity_members m JOIN source_records s "  # noqa: S608
+                                   "ON s.id = m.record_id WHERE s.connection = 'wechat'")
+    # zz_broken_file cannot erase (exit 1), the store part is done anyway
+    assert run_cli("--config", str(config), "privacy", "erase", "--email", EMAIL, "--as-role", "dpo", "--yes") in (0, 1)
+    assert run_cli("--config", str(config), "privacy", "erase", str(follower), "--as-role", "dpo", "--yes") in (0, 1)
+    assert decrypted_hits(url) == {}
+    assert leaking_tables(url) == {}
+    assert table_rows(url, "SELECT COUNT(*) FROM webhook_inbox") == [(0,)]

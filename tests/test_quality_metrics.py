@@ -11,13 +11,16 @@ from sqlalchemy import insert, update
 
 from hub.config import load_config
 from hub.errors import ConfigError
+from hub.identity.seed import write_canonical
+from hub.privacy.runtime import ensure_active
+from hub.privacy.settings import PrivacySettings
 from hub.quality import evaluate_quality, history, latest, render_html
 from hub.quality.compute import measure
 from hub.quality.fields import reason_field
-from hub.store import runs
+from hub.store import Store, runs
 from hub.store.schema import quarantine
 from tests.helpers import copy_example, run_cli, table_rows
-from tests.test_identity_support import rec, resolve, seeded, together
+from tests.test_identity_support import rec, resolve, together
 
 NOW = datetime(2026, 1, 11, 12, 0, tzinfo=UTC)
 CRM, EXPO = "crm_export", "expo_2026_signups"
@@ -55,8 +58,16 @@ def config_for(tmp_path, url: str, quality: dict | None = None, segments: list |
     return load_config(path)
 
 
-def crafted_store(url: str):  # noqa: ANN201
-    store = seeded(url, crafted_records())
+def seeded(url: str, records: list[dict], base_dir):  # noqa: ANN001, ANN201
+    """A store with the privacy layer active for it (canonical records are sealed), holding ``records``."""
+    store = Store.open(url)
+    ensure_active(store.engine, PrivacySettings(), base_dir)
+    write_canonical(store, records)
+    return store
+
+
+def crafted_store(url: str, base_dir):  # noqa: ANN001, ANN201
+    store = seeded(url, crafted_records(), base_dir)
     resolve(store)
     assert together(store, "c1", "e1") and together(store, "c2", "c3")
     with store.transaction() as conn:
@@ -79,7 +90,7 @@ def as_dict(metrics) -> dict:  # noqa: ANN001
 
 
 def test_metrics_on_crafted_data_have_exact_values(tmp_path, store_url):
-    store = crafted_store(store_url)
+    store = crafted_store(store_url, tmp_path)
     fields = ("person.name", "person.emails", "person.phones", "person.title", "organization.name")
     with store.reading() as conn:
         found = measure(conn, [CRM, EXPO], fields, NOW)
@@ -105,7 +116,7 @@ def test_metrics_on_crafted_data_have_exact_values(tmp_path, store_url):
 
 
 def test_a_degraded_run_is_flagged_with_value_free_reasons(tmp_path, store_url):
-    store = crafted_store(store_url)
+    store = crafted_store(store_url, tmp_path)
     cfg = config_for(tmp_path, store_url, quality={"fields": ["person.emails", "person.title"], "thresholds": {
         "completeness": {"person.emails": 0.8}, "consistency": {"person.title": 0.5},
         "freshness": {"newest_record_hours": 24},
@@ -131,11 +142,9 @@ def test_a_degraded_run_is_flagged_with_value_free_reasons(tmp_path, store_url):
 
 
 def test_history_and_report_follow_changes(tmp_path, store_url):
-    store = crafted_store(store_url)
+    store = crafted_store(store_url, tmp_path)
     cfg = config_for(tmp_path, store_url, quality={"fields": ["person.emails"]})
     evaluate_quality(store, cfg, [CRM], now=NOW)
-    from hub.identity.seed import write_canonical
-
     write_canonical(store, [crm("c4", name="王芳", email="wf@example.cn")])  # now every crm record has an e-mail
     evaluate_quality(store, cfg, [CRM], now=NOW + timedelta(hours=1))
     with store.reading() as conn:

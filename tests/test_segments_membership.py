@@ -12,7 +12,8 @@ from hub.segments import evaluate_segments, members, segments_of, sizes, tags_fo
 from hub.segments.evaluate import evaluate_in
 from hub.segments.settings import parse_segments
 from tests.helpers import copy_example, run_cli, table_rows
-from tests.test_identity_support import profile_of, rec, resolve, seeded, together
+from tests.test_identity_support import profile_of, rec, resolve, together
+from tests.test_quality_metrics import seeded
 
 SEGMENTS = [
     {"name": "customers", "rule": {"field": "person.lifecycle_stage", "in": ["customer", "evangelist"]}},
@@ -42,10 +43,10 @@ def current(conn, name: str) -> set[int]:  # noqa: ANN001
     return {m["profile_id"] for m in members(conn, name, limit=100)}
 
 
-def test_membership_follows_profile_changes_incrementally(store_url):
+def test_membership_follows_profile_changes_incrementally(tmp_path, store_url):
     now = datetime.now(UTC)
     segments = parse_segments(SEGMENTS, file="custhub.yaml").segments
-    store = seeded(store_url, people(now))
+    store = seeded(store_url, people(now), tmp_path)
     resolve(store)
     assert together(store, "c1", "e1")
     pid = profile_of(store)
@@ -147,7 +148,7 @@ def test_evaluate_segments_reads_the_config(tmp_path, store_url):
 
     cfg = load_config(path)
     now = datetime.now(UTC)
-    store = seeded(store_url, people(now))
+    store = seeded(store_url, people(now), tmp_path)
     resolve(store)
     summary = evaluate_segments(store, cfg)
     assert {n: c.size for n, c in summary.segments.items()} == {"customers": 1, "guangdong": 1, "recent_event": 1}

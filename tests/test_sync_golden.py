@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
+from pathlib import Path
 
 from hub.identity.golden import Member, build_golden
 from hub.identity.settings import IdentitySettings
-from hub.sync.profiles import record_from_golden
+from hub.sync.profiles import open_golden, record_from_golden
 from tests.helpers import copy_example, run_cli, table_rows
 
 
@@ -46,6 +46,20 @@ def test_sync_after_run_sends_one_row_per_golden_profile(tmp_path, monkeypatch):
     assert len({r["custhub_id"] for r in rows}) == profiles
     zhang = [r for r in rows if r["email"] == "zhang.wei@huaxin-tech.cn"]
     assert len(zhang) == 1  # 张伟 from the form, the expo sheet, WeChat and the CRM: one contact
-    ids = {json.loads(g)["sources"][0]["connection"] for (g,) in table_rows(
-        url, "SELECT golden FROM identity_profiles WHERE status = 'active'")}
+    ids = {g["sources"][0]["connection"] for g in _goldens(url)}
     assert ids  # profiles carry their provenance
+
+
+def _goldens(url):
+    """The stored active golden profiles, opened (sealed at rest) with the store's keys."""
+    from hub.privacy.runtime import ensure_active
+    from hub.privacy.settings import PrivacySettings
+    from hub.store import Store
+
+    store = Store.open(url)
+    try:
+        ensure_active(store.engine, PrivacySettings(), Path.cwd())
+        rows = table_rows(url, "SELECT id, golden FROM identity_profiles WHERE status = 'active'")
+        return [open_golden(pid, stored) for pid, stored in rows]
+    finally:
+        store.close()

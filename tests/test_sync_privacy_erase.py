@@ -18,7 +18,7 @@ from hub.sync import erase, sync_destination
 from hub.sync.erase import DestinationErasure, erase_in_destinations
 from hub.sync.retry import RetryPolicy
 from hub.sync.tables import sync_links, sync_outbox
-from hub.sync.testing import person, seed_profiles
+from hub.sync.testing import delete_profile, person, seed_profiles
 from tests.sync_support import OUTMAP, Recorder, make_config, open_store, registered
 
 HS = "https://api.hubapi.com/crm/v3/objects/contacts"
@@ -142,7 +142,8 @@ def test_a_failed_erasure_is_reported_then_retried_by_the_next_sync_run(tmp_path
     assert down.call_count == 2  # the retry policy's attempts
     [queued] = rows_of(store, sync_outbox, destination="hs", profile_id=ids[0])
     assert (queued["kind"], queued["op"], queued["status"]) == ("erase", "erase", "pending")
-    assert rows_of(store, sync_links, destination="hs", profile_id=ids[0]) == []
+    [link] = rows_of(store, sync_links, destination="hs", profile_id=ids[0])
+    assert link["status"] == "erasing" and link["external_id"] == queued["external_id"]
     responses.replace(responses.POST, f"{HS}/gdpr-delete", status=204)
     with store.transaction() as conn:  # the retry is due
         conn.execute(sa.update(sync_outbox).values(next_attempt_at=sa.func.current_timestamp()))
@@ -236,3 +237,25 @@ def test_fxiaoke_invalidates_then_deletes(tmp_path, store_url):
     body = json.loads(delete.calls[0].request.body)
     assert body["data"] == {"dataObjectApiName": "ContactObj", "idList": ["68fa01"]}
     assert body["corpAccessToken"] == "T" and body["currentOpenUserId"] == "FSUID_1"
+
+
+@responses.activate
+def test_a_failed_erasure_is_retried_by_erasing_again_after_the_store_rows_are_gone(tmp_path, store_url):
+    responses.add_callback(responses.POST, f"{HS}/batch/upsert", callback=hs_upsert)
+    responses.post(f"{HS}/gdpr-delete", status=400, json={"status": "error", "category": "VALIDATION_ERROR",
+                                                         "message": "p0@example.com cannot be deleted"})
+    cfg = make_config(tmp_path, store_url, {"hs": {"connector": "hubspot", "mapping": "out_hs",
+                                                   "config": {"access_token": "t"}}})
+    write_hs_map(tmp_path)
+    store = open_store(store_url)
+    ids = seed_profiles(store, [person(0)])
+    sync_destination(cfg, store, "hs", policy=NO_SLEEP)
+    [first] = erase_in_destinations(store, cfg, ids)
+    assert first.status == "failed" and "VALIDATION_ERROR" in first.detail and "refused" in first.detail
+    assert "p0@example.com" not in first.detail
+    with store.transaction() as conn:  # the erase command deletes the person's rows, outbox included
+        conn.execute(sa.delete(sync_outbox))
+    delete_profile(store, ids[0])
+    responses.replace(responses.POST, f"{HS}/gdpr-delete", status=204)
+    assert erase_in_destinations(store, cfg, ids) == [DestinationErasure("hs", "deleted", "1 record(s) deleted")]
+    assert rows_of(store, sync_links) == [] and rows_of(store, sync_outbox) == []

@@ -25,6 +25,11 @@ from hub.cli.common import ConfigOption, err_console
 from hub.errors import CusthubError
 from hub.privacy.logfilter import install_log_filter, install_record_scrubber
 
+try:  # typer >= 0.29 vendors click: its usage errors do not derive from click's
+    from typer._click.exceptions import ClickException as TyperClickException
+except ImportError:  # pragma: no cover - older typer uses click's own
+    TyperClickException = click.ClickException
+
 app = typer.Typer(name="custhub", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,  # tracebacks with locals could print customer data
                   help="custhub: customer records from every channel into one clean store.")
@@ -67,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
         code = app(args=argv, prog_name="custhub", standalone_mode=False)
-    except click.ClickException as exc:
+    except (click.ClickException, TyperClickException) as exc:  # typer >= 0.29 has its own click exceptions
         exc.show()
         sys.exit(exc.exit_code)
     except CusthubError as exc:

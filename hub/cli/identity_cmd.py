@@ -86,25 +86,15 @@ def _export(ctx: typer.Context, config: Path | None, output: Path | None, fmt: F
     columns = exports.LINK_COLUMNS if which == "links" else exports.PROFILE_COLUMNS
     try:
         with store.reading() as conn:
-            if which == "links":
-                flat = export.iter_links(conn)
-            else:
-                flat = (exports.flat_profile(p) for p in export.iter_profiles(conn))
+            items = export.iter_links(conn) if which == "links" else export.iter_profiles(conn)
             if fmt is Format.jsonl:
-                handle = output.open("w", encoding="utf-8") if output else sys.stdout
-                try:
-                    count = 0
-                    for item in (export.iter_links(conn) if which == "links" else export.iter_profiles(conn)):
-                        if which == "links":
-                            item = exports.protect_row(item, viewer, pseudonymiser)
-                        else:
-                            item = {**item, "golden": present_golden(item["golden"], viewer)}
-                        handle.write(orjson.dumps(item, default=str).decode() + "\n")
-                        count += 1
-                finally:
-                    if output:
-                        handle.close()
+                if which == "links":
+                    safe = (exports.protect_row(item, viewer, pseudonymiser) for item in items)
+                else:
+                    safe = ({**item, "golden": present_golden(item["golden"], viewer)} for item in items)
+                count = _write_jsonl(safe, output)
             else:
+                flat = items if which == "links" else (exports.flat_profile(p) for p in items)
                 rows = exports.protected_rows(flat, columns, viewer, pseudonymiser)
                 if fmt is Format.xlsx:
                     count = write_xlsx(output, columns, rows)
@@ -119,6 +109,19 @@ def _export(ctx: typer.Context, config: Path | None, output: Path | None, fmt: F
                               + (" (pseudonymised)" if pseudonymise else ""), highlight=False)
     finally:
         store.close()
+
+
+def _write_jsonl(items, output: Path | None) -> int:  # noqa: ANN001
+    handle = output.open("w", encoding="utf-8") if output else sys.stdout
+    count = 0
+    try:
+        for item in items:
+            handle.write(orjson.dumps(item, default=str).decode() + "\n")
+            count += 1
+    finally:
+        if output:
+            handle.close()
+    return count
 
 
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")]

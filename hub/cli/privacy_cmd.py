@@ -16,7 +16,8 @@ from hub.privacy.fingerprint import acknowledge_pipia, pipia_status
 from hub.privacy.ropa import build_ropa, render_json, render_markdown
 from hub.privacy.tiers import TIERS
 
-app = typer.Typer(no_args_is_help=True, help="Privacy: records of processing, roles and tiers.")
+app = typer.Typer(no_args_is_help=True, help="Privacy: records of processing, roles, access and erasure requests, "
+                                               "retention.")
 
 
 @app.command("report")

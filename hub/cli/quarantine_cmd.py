@@ -14,8 +14,8 @@ from hub.errors import ConfigError
 from hub.ingest import retry_quarantined
 from hub.privacy.access import cli_viewer
 from hub.privacy.views import present_raw
+from hub.store.records import open_quarantine_raw
 from hub.store.schema import quarantine
-from hub.store.sealed import open_json, source_key
 
 app = typer.Typer(no_args_is_help=True, help="Records that failed mapping or cleaning, with their reasons.")
 
@@ -55,7 +55,7 @@ def show(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")
         row = conn.execute(select(quarantine).where(quarantine.c.id == row_id)).mappings().first()
     if row is None:
         raise ConfigError(f"no quarantine row {row_id}", fix="see `custhub quarantine list`")
-    raw = open_json("quarantine", "raw", source_key(row["connection"], row["stream"], row["source_pk"]), row["raw"])
+    raw = open_quarantine_raw(row["connection"], row["stream"], row["source_pk"], row["raw"])
     shown = present_raw(raw, viewer, table="quarantine")
     with store.transaction() as conn:
         viewer.audit(conn, action="unmask", subjects=[f"quarantine:{row_id}"])

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from hub.cli.common import ConfigOption, console, get_config, open_store
+from hub.cli.common import ConfigOption, console, get_config, note_config, open_store
 from hub.schedule import locks
 from hub.schedule.jobs import jobs_from_config
 from hub.schedule.runner import job_runner
@@ -27,6 +27,7 @@ def schedule(ctx: typer.Context,
     """Run connections and destinations on their schedules until stopped (Ctrl-C)."""
     cfg = get_config(ctx, config)
     store = open_store(cfg)
+    note_config(store, cfg)  # a changed config is audited before scheduled runs use it
     jobs = jobs_from_config(cfg)
     owner = locks.new_owner()
     scheduler = Scheduler(store, jobs, job_runner(cfg, store, owner), owner=owner)

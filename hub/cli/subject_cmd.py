@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
 def _request_id(given: str | None) -> str:
     if given:
-        if not audit._NAME.fullmatch(given):
+        if not audit.is_short_name(given):
             raise ConfigError("--request-id must be a short id (letters, digits, . : @ _ -)")
         return given
     return f"dsr-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
@@ -117,7 +117,8 @@ def erase_subject(ctx: typer.Context, profile_id: SubjectArg = None, email: Emai
     identifiers = subject.identifiers()
     with store.transaction() as conn:
         deleted = delete_people(conn, profile_ids=subject.profile_ids, record_ids=subject.record_ids,
-                                quarantine_ids=subject.quarantine_ids, consent_events=cfg.privacy.erasure_consent)
+                                quarantine_ids=subject.quarantine_ids, consent_events=cfg.privacy.erasure_consent,
+                                inbox_events=subject.inbox_events)
         added = suppress(conn, current().indexer, identifiers, reason="erasure", request_id=request)
         failed = [s for s in statuses if s.status == "failed"]
         audit.record(conn, actor=viewer.actor, role=viewer.role.name, purpose=viewer.purpose, action="erase",

@@ -91,7 +91,10 @@ def _cached_name_keys(name: dict[str, Any] | None) -> tuple:
                       tuple(sorted(latin.items())) if isinstance(latin, dict) else None, digest_token())
 
 
-def extract(record_id: int, canonical: dict[str, Any], settings: IdentitySettings) -> Features:
+def extract(record_id: int, canonical: dict[str, Any], settings: IdentitySettings, *,
+            digests: bool = True) -> Features:
+    """What ``canonical`` offers for matching. Without ``digests``, only the comparable values (and the
+    cached name digests): enough to score a record whose keys are already stored, without hashing."""
     person = canonical.get("person") or {}
     prov = canonical.get("provenance") or {}
     han, tokens, name_key, name_digest, name_block = _cached_name_keys(person.get("name"))
@@ -103,7 +106,8 @@ def extract(record_id: int, canonical: dict[str, Any], settings: IdentitySetting
         if not value or settings.is_blocked(kind, value):
             blocked += 1
             return False
-        strong.append((kind, group, key_digest(kind, value)))
+        if digests:
+            strong.append((kind, group, key_digest(kind, value)))
         return True
 
     emails = set()
@@ -138,7 +142,9 @@ def extract(record_id: int, canonical: dict[str, Any], settings: IdentitySetting
     postcode = (address.get("postal_code") or "").replace(" ", "") or None
     employer = org_key(person["employer"]) if person.get("employer") else None
     blocks: list[tuple[str, str]] = []
-    if name_key:
+    if name_key and not digests:
+        blocks.append(("b_name", name_block))  # the name's frequency weighs a comparison
+    elif name_key:
         blocks.append(("b_name", name_block))
         if city:  # the typo-tolerant skeleton alone is too coarse a block for short pinyin names
             blocks.append(("b_name_city", key_digest("b_name_city", f"{name_key}|{city}")))
@@ -148,9 +154,9 @@ def extract(record_id: int, canonical: dict[str, Any], settings: IdentitySetting
         if dob:
             for token in tokens:
                 blocks.append(("b_dob_tok", key_digest("b_dob_tok", f"{dob}|{token[:3]}")))
-    if street:
+    if street and digests:
         blocks.append(("b_street", key_digest("b_street", street)))
-    if postcode:
+    if postcode and digests:
         if dob:
             blocks.append(("b_dob_post", key_digest("b_dob_post", f"{dob}|{postcode}")))
         for token in tokens:

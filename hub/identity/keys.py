@@ -6,9 +6,10 @@ no other code hashes or stores a key value, and nobody without the index key can
 phone number against the store. ``index_version()`` names the index in use; the resolver stores it
 and rebuilds every key when it changes (a new index version or key).
 
-``plaintext_digests()`` switches, for one block of code, to unkeyed digests of the same values. It
-exists only so that the benchmark and tests can show that identity results over blind indexes equal
-those over plaintext; production code never uses it.
+``plaintext_digests()`` switches, for one block of code, to unkeyed digests of the same values (and
+golden profiles stored unsealed). It exists only so that the benchmark and tests can show that
+identity results over blind indexes equal those over plaintext, and measure what the privacy layer
+costs; production code never uses it.
 """
 
 from __future__ import annotations

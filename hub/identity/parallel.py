@@ -3,8 +3,10 @@
 Reading, opening (decrypting) and parsing the canonical records and computing their blind indexes
 is most of a full run's work and needs nothing from other records. The main process splits the
 records into id ranges; each spawned worker opens the store itself, activates the privacy layer in
-its initialiser (key material is never pickled: a worker loads the KEK as its parent did) and
-returns its records' features as plain tuples, which are cheap to send back.
+its initialiser (``activate``: key material is never pickled, a worker loads the KEK as its parent
+did, and the parent's ``ensure_active`` already made the keys) and
+returns its records' features as plain tuples, which are cheap to send back. Workers only read
+(a snapshot of the committed records), so the parent may hold its write transaction meanwhile.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, create_engine, func, select
 
 from hub.identity import keys, storage
 from hub.identity.features import Features, extract
@@ -41,11 +43,12 @@ def from_tuple(values: tuple) -> Features:
     return Features(*values)
 
 
-def extract_rows(rows: Any, settings: IdentitySettings) -> list[Features]:
+def extract_rows(rows: Any, settings: IdentitySettings, *, digests: bool = True) -> list[Features]:
     """Features of (id, connection, stream, source_pk, record_hash, canonical) rows."""
     out = []
     for rid, connection, stream, pk, record_hash, canonical in rows:
-        features = extract(rid, storage.open_canonical(connection, stream, pk, canonical), settings)
+        features = extract(rid, storage.open_canonical(connection, stream, pk, canonical), settings,
+                           digests=digests)
         features.record_hash = record_hash
         out.append(features)
     return out
@@ -60,13 +63,22 @@ def _init(url: str, settings: IdentitySettings, privacy: PrivacySettings, base_d
     global _engine, _settings
     if in_tests:
         sys._called_from_test = True  # type: ignore[attr-defined]
-    from hub.privacy.runtime import ensure_active
-    from hub.store.engine import create_store_engine
+    from hub.privacy.runtime import activate
 
-    _engine = create_store_engine(url)
-    ensure_active(_engine, privacy, Path(base_dir))
+    _engine = _reader_engine(url)
+    activate(_engine, privacy, Path(base_dir))  # the parent's ensure_active made the keys: only read them
     keys.set_plaintext_digests(plain)
     _settings = settings
+
+
+def _reader_engine(url: str) -> Engine:
+    """An engine that only reads. The store's SQLite engine takes the write lock on every BEGIN,
+    which the parent's open transaction holds; plain SQLite reads a WAL snapshot without it."""
+    from hub.store.engine import create_store_engine
+
+    if url.startswith("sqlite"):
+        return create_engine(url, connect_args={"timeout": 30})
+    return create_store_engine(url)
 
 
 def _extract_range(lo: int, hi: int) -> list[tuple]:

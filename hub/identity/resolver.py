@@ -10,10 +10,12 @@ linked again with the stored model. Profile ids are kept stable in both (see ``a
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,7 +90,7 @@ def resolve_identities(store: Store, settings: IdentitySettings, *, full: bool =
         run_id = runs.start_run(conn, "resolve", "identity")
     summary = ResolveSummary(run_id=run_id)
     try:
-        with store.transaction() as conn:
+        with store.transaction() as conn, _no_cyclic_gc():
             _resolve(conn, settings, summary, full=full, retrain=retrain,
                      workers=(privacy or PrivacySettings(), base_dir or Path.cwd()))
             failpoint("resolve.before_commit")
@@ -103,6 +105,19 @@ def resolve_identities(store: Store, settings: IdentitySettings, *, full: bool =
     log.info("resolve run %s: %s records, %s profiles, %s created, %s merged", run_id, summary.records,
              summary.profiles, summary.created, summary.merged)
     return summary
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """A run builds millions of small acyclic objects; the cyclic collector would rescan all of them
+    again and again (a third of a full run's time). Reference counting still frees them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def resolve_records(conn: Connection, settings: IdentitySettings, record_ids: set[int],
@@ -142,8 +157,9 @@ def _model(conn: Connection) -> FSModel | None:
     return FSModel.from_json(text) if text else None
 
 
-def _load_features(conn: Connection, ids: Sequence[int] | None, settings: IdentitySettings) -> list[Features]:
-    return parallel.extract_rows(storage.iter_records(conn, ids), settings)
+def _load_features(conn: Connection, ids: Sequence[int] | None, settings: IdentitySettings, *,
+                   digests: bool = True) -> list[Features]:
+    return parallel.extract_rows(storage.iter_records(conn, ids), settings, digests=digests)
 
 
 def _full(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer, *,
@@ -193,12 +209,13 @@ def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveS
         blocks.extend(d for _, d in f.blocks if stats.get(d, (1, 0))[0] <= settings.max_block_size)
     pending_set = set(pending)
     by_key = storage.holders(conn, strong) - pending_set
-    by_block = storage.holders(conn, blocks) - pending_set - by_key
-    candidates = _load_features(conn, sorted(by_block), settings)
+    sharing = storage.key_holders(conn, blocks)  # (digest, record id): the candidate pairs, from the index
+    by_block = {rid for _, rid in sharing} - pending_set - by_key
+    # the keys of stored records are in the index: they are only compared, so no digests are computed
+    candidates = _load_features(conn, sorted(by_block), settings, digests=False)
     timer.lap("find_neighbourhood")
     nodes = new + candidates
-    # every pair has a new record on its left (new records come first): their key stats suffice
-    pairs = _pairs_with(nodes, len(new), stats, settings)
+    pairs = _pairs_from_index(nodes, len(new), sharing)
     linker = Linker(nodes, settings, model, stats, total)
     _, weights = linker.score(pairs) if len(pairs) else (None, np.zeros(0))
     review_w = weight_of(settings.review_threshold)
@@ -209,9 +226,7 @@ def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveS
     scope = pending_set | by_key | (near - pending_set)
     touched = set(storage.memberships(conn, list(scope)).values())
     scope |= storage.members_of(conn, list(touched))
-    have = {f.record_id: f for f in nodes}
-    features = new + [have[r] for r in sorted(scope - pending_set) if r in have]
-    features += _load_features(conn, sorted(scope - pending_set - set(have)), settings)
+    features = new + _load_features(conn, sorted(scope - pending_set), settings)
     timer.lap("load_neighbourhood")
     summary.neighbourhood = {"by_key": len(by_key), "by_block": len(by_block), "near": len(near),
                              "profiles": len(touched), "records": len(features)}
@@ -222,6 +237,26 @@ def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveS
 
 def _digests(features: Sequence[Features]) -> list[str]:
     return [d for f in features for _, _, d in f.strong] + [d for f in features for _, d in f.blocks]
+
+
+def _pairs_from_index(nodes: Sequence[Features], first: int, sharing: Sequence[tuple[str, int]]) -> np.ndarray:
+    """Pairs (a new record first) of ``nodes`` holding a common key, given (digest, record id) rows
+    of the key index; the first ``first`` nodes are the new records, whose keys are stored too."""
+    index = {f.record_id: i for i, f in enumerate(nodes)}
+    new_by_digest: dict[str, list[int]] = {}
+    others: dict[str, list[int]] = {}
+    for digest, rid in sharing:
+        i = index.get(rid)
+        if i is not None:
+            (new_by_digest if i < first else others).setdefault(digest, []).append(i)
+    found: set[tuple[int, int]] = set()
+    for digest, news in new_by_digest.items():
+        for a in news:
+            found.update((a, b) for b in others.get(digest, ()))
+            found.update((min(a, b), max(a, b)) for b in news if b != a)
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.array(sorted(found), dtype=np.int64)
 
 
 def _pairs_with(features: Sequence[Features], first: int, stats: dict, settings: IdentitySettings) -> np.ndarray:

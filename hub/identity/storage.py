@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, func, select, text, update
 
 from hub.identity.features import Features
 from hub.identity.golden import Member
+from hub.identity.keys import plaintext_mode
 from hub.identity.tables import (
     identity_decisions,
     identity_keys,
@@ -43,6 +44,8 @@ def open_canonical(connection: str, stream: str, source_pk: str, stored: str | b
 
 
 def seal_golden(profile_id: int, golden_json: str) -> str:
+    if plaintext_mode():  # the benchmark's baseline without the privacy layer, never in production
+        return golden_json
     return seal_text(*GOLDEN, int(profile_id), golden_json)
 
 
@@ -178,6 +181,16 @@ def holders(conn: Connection, digests: Sequence[str]) -> set[int]:
     for part in chunks(sorted(set(digests))):
         query = select(identity_keys.c.record_id).where(in_values(conn.dialect, identity_keys.c.digest, "ds"))
         found.update(r for (r,) in conn.execute(query, {"ds": values_param(conn.dialect, part)}))
+    return found
+
+
+def key_holders(conn: Connection, digests: Sequence[str]) -> list[tuple[str, int]]:
+    """(digest, record id) of every stored key among ``digests``."""
+    k = identity_keys.c
+    found: list[tuple[str, int]] = []
+    for part in chunks(sorted(set(digests))):
+        query = select(k.digest, k.record_id).where(in_values(conn.dialect, k.digest, "ds"))
+        found.extend((d, r) for d, r in conn.execute(query, {"ds": values_param(conn.dialect, part)}))
     return found
 
 

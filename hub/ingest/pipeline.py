@@ -20,9 +20,12 @@ from typing import Any
 from hub.cleaning import Cleaner
 from hub.config import Config, Connection
 from hub.errors import ConfigError, CusthubError
+from hub.failpoints import failpoint
+from hub.ingest.commit import store_batch, suppression_in_use
 from hub.ingest.processor import StreamProcessor
 from hub.ingest.workers import WorkerPool
 from hub.mapping import Mapping, find_mapping, load_mapping
+from hub.privacy.runtime import ensure_active
 from hub.protocol import GLOBAL_STATE_KEY, ConfigUpdate, Log, Record, State, StreamFailure
 from hub.sources import source_for
 from hub.store import Store, records, runs
@@ -134,6 +137,8 @@ class IngestRun:
         self.pool: WorkerPool | None = None
 
     def execute(self) -> RunResult:
+        # Keys for sealing (idempotent; the CLI has usually done it): tests and the scheduler call in here.
+        ensure_active(self.store.engine, self.config.privacy, self.config.base_dir)
         source = source_for(self.connection)
         cleaner = Cleaner(default_region=self.config.default_region)
         selections = [s.selection() for s in self.connection.streams.values()]
@@ -142,7 +147,8 @@ class IngestRun:
         for stream in self.connection.streams.values():
             mapping = mapping_for(self.config, stream.mapping)
             processor = StreamProcessor(self.connection.name, stream.name, mapping, cleaner,
-                                        primary_keys[stream.name], mapping_digest(mapping))
+                                        primary_keys[stream.name], mapping_digest(mapping),
+                                        self.config.privacy.region)
             self.streams[stream.name] = _StreamRun(processor, self.config.batch_size)
         with self.store.transaction() as conn:
             runs.mark_interrupted(conn, "ingest", self.connection.name)
@@ -220,20 +226,32 @@ class IngestRun:
         stream = self.streams[name]
         if not stream.buffer and state is None:
             return
+        if not stream.buffer and self.pending and self.pending[-1].stream == name and self.pending[-1].state is None:
+            self.pending[-1].state = state  # it covers the batch still in flight: one transaction for both
+            return
         batch, stream.buffer = stream.buffer, []
         read_at = datetime.now(UTC).isoformat(timespec="seconds")
         result: Future | tuple[list[GoodRecord], list[BadRecord]] = ([], [])
         if batch:
             pool = self._pool_for(batch)
-            result = pool.submit(name, batch, read_at) if pool else stream.processor.process(batch, read_at)
+            digests = self._suppression_in_use()
+            result = (pool.submit(name, batch, read_at, digests) if pool
+                      else stream.processor.process(batch, read_at, digests))
         self.pending.append(_Pending(name, result, state))
         self._drain(MAX_PENDING_BATCHES)
+
+    def _suppression_in_use(self) -> bool:
+        """Whether records need their suppression digests (re-checked at commit, see hub.ingest.commit)."""
+        with self.store.reading() as conn:
+            return suppression_in_use(conn)
 
     def _pool_for(self, batch: list[dict[str, Any]]) -> WorkerPool | None:
         """Worker processes pay off for large reads only: start them at the first full batch."""
         workers = self.config.workers
         if self.pool is None and workers > 1 and len(batch) >= self.config.batch_size:
-            self.pool = WorkerPool([s.processor for s in self.streams.values()], workers)
+            self.pool = WorkerPool([s.processor for s in self.streams.values()], workers,
+                                   store_url=self.config.store_url, privacy=self.config.privacy,
+                                   base_dir=self.config.base_dir)
         return self.pool
 
     def _drain(self, keep: int) -> None:
@@ -249,20 +267,20 @@ class IngestRun:
         stream = self.streams[name]
         now = datetime.now(UTC)
         with self.store.transaction() as conn:
-            counts = records.write_records(conn, self.connection.name, name, good, self.run_id, now)
-            if bad:
-                records.write_quarantine(conn, self.connection.name, name, bad, self.run_id, now)
+            stored = store_batch(conn, self.connection.name, name, good, bad, self.run_id, now,
+                                 resolve=stream.has_open_quarantine)
+            if stored.quarantined:
                 stream.has_open_quarantine = True
-            if good and stream.has_open_quarantine:
-                records.resolve_quarantined(conn, self.connection.name, name, [g[0] for g in good], now)
             if state is not None:
                 runs.save_state(conn, self.connection.name, name, state, self.run_id)
             c = stream.counts
-            c.inserted += counts.inserted
-            c.updated += counts.updated
-            c.unchanged += counts.unchanged
-            c.quarantined += len(bad)
+            c.inserted += stored.counts.inserted
+            c.updated += stored.counts.updated
+            c.unchanged += stored.counts.unchanged
+            c.quarantined += stored.quarantined
             runs.save_stream_counts(conn, self.run_id, name, c)
+            failpoint("ingest.before_commit")
+        failpoint("ingest.after_commit")
 
     def _outcome(self, error: str | None) -> tuple[str, str | None]:
         """failed: nothing could be done; partial: some streams failed or were deferred to the next run."""

@@ -1,15 +1,18 @@
 """Turn a batch of raw records of one stream into stored records and quarantine rows.
 
-Each raw record is keyed by its primary key, hashed, mapped, stamped with its provenance, cleaned
-and validated. Every failure becomes a quarantine row carrying every reason found; nothing is
-dropped silently.
+Each raw record is keyed by its primary key, hashed (keyed), mapped, stamped with its provenance,
+cleaned and validated. Every failure becomes a quarantine row carrying every reason found; nothing
+is dropped silently. The privacy work runs here too, so that it runs on the worker processes:
+raw and canonical JSON are sealed (``hub.store.sealed``), the content hash is keyed, and each
+stored record carries the blind-index digests of its identifiers (for the suppression check) and
+its consent events (for the ledger), both value-free.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,7 +21,12 @@ from hub.canonical import SCHEMA_VERSION
 from hub.cleaning import Cleaner
 from hub.errors import RecordError
 from hub.mapping import Mapping
-from hub.store.records import BadRecord, GoodRecord
+from hub.privacy.consent import JURISDICTIONS, events_from_canonical
+from hub.privacy.crypto import location_aad
+from hub.privacy.runtime import current
+from hub.privacy.suppression import identifiers_of
+from hub.store.records import BadRecord, ConsentRow, GoodRecord
+from hub.store.sealed import seal_json, source_key
 
 INVALID_MARKER = "_invalid"  # set by a source on a record it could not read properly
 
@@ -36,9 +44,58 @@ def lookup(record: dict[str, Any], path: Sequence[str]) -> Any:
     return value
 
 
+def suppression_digests(canonical: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(kind, digest) of the record's identifiers, as the suppression list stores them."""
+    indexer = current().indexer
+    return tuple((kind, indexer.digest(f"suppress:{kind}", value)) for kind, value in identifiers_of(canonical))
+
+
+_NULL = len(b"null")
+_EMPTY_PREFIX = len(location_aad("", "", None)) - _NULL
+
+
+class Sealing:
+    """The privacy work of ingest for one stream: keyed hash, sealed columns, value-free extracts."""
+
+    def __init__(self, connection: str, stream: str, mapping_digest: str, jurisdiction: str = "CN") -> None:
+        self.connection, self.stream = connection, stream
+        self.salt = ("\x1f" + mapping_digest).encode()
+        self.jurisdiction = jurisdiction if jurisdiction in JURISDICTIONS else "other"
+        # location_aad(table, column, key) is a fixed prefix plus the key's JSON: build the key's
+        # JSON once per record for both columns (with location_aad itself, so it cannot drift).
+        self._raw_aad = location_aad("source_records", "raw", None)[:-_NULL]
+        self._canonical_aad = location_aad("source_records", "canonical", None)[:-_NULL]
+
+    def record_hash(self, raw_json: str) -> str:
+        """Keyed: an unkeyed hash of a record would let anyone confirm a guessed phone or name."""
+        return current().content_hash(raw_json.encode() + self.salt)
+
+    def seal_record(self, pk: str, raw_json: str, canonical_json: str) -> tuple[str, str]:
+        """raw and canonical sealed as ``seal_json("source_records", column, source_key(...), text)``."""
+        key = location_aad("", "", source_key(self.connection, self.stream, pk))[_EMPTY_PREFIX:]
+        cipher = current().cipher
+        return cipher.encrypt(raw_json, self._raw_aad + key), cipher.encrypt(canonical_json, self._canonical_aad + key)
+
+    def seal_quarantine(self, pk: str, raw_json: str) -> str:
+        return seal_json("quarantine", "raw", source_key(self.connection, self.stream, pk), raw_json)
+
+    def suppression_digests(self, canonical: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        return suppression_digests(canonical)
+
+    def consents(self, canonical: dict[str, Any], read_at: datetime) -> tuple[ConsentRow, ...]:
+        """The record's consent events as ledger rows without their subject (the stored row's id)."""
+        if not canonical.get("consents"):
+            return ()
+        events = events_from_canonical(canonical, subject="record:0", source_record=None,
+                                       jurisdiction=self.jurisdiction, fallback_time=read_at)
+        return tuple(ConsentRow(e.purpose, e.status, e.basis, e.separate, e.jurisdiction, e.channel,
+                                e.source_connection, e.effective_from.astimezone(UTC),
+                                e.expires_at.astimezone(UTC) if e.expires_at else None) for e in events)
+
+
 @dataclass
 class StreamProcessor:
-    """Map, clean and key the records of one stream of one connection."""
+    """Map, clean, key and seal the records of one stream of one connection."""
 
     connection: str
     stream: str
@@ -46,6 +103,11 @@ class StreamProcessor:
     cleaner: Cleaner
     primary_key: tuple[tuple[str, ...], ...]
     mapping_digest: str
+    jurisdiction: str = "CN"
+    sealing: Sealing = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sealing = Sealing(self.connection, self.stream, self.mapping_digest, self.jurisdiction)
 
     def source_pk(self, raw: dict[str, Any]) -> str | None:
         parts = []
@@ -57,30 +119,43 @@ class StreamProcessor:
         return "|".join(parts)
 
     def record_hash(self, raw_json: str) -> str:
-        digest = hashlib.sha1(raw_json.encode(), usedforsecurity=False)
-        digest.update(self.mapping_digest.encode())
-        return digest.hexdigest()
+        return self.sealing.record_hash(raw_json)
 
-    def process(self, batch: Sequence[dict[str, Any]], read_at: str) -> tuple[list[GoodRecord], list[BadRecord]]:
-        """(stored records, quarantine rows) as plain tuples in the fields' order (cheap to pickle)."""
+    def process(self, batch: Sequence[dict[str, Any]], read_at: str,
+                digests: bool = True) -> tuple[list[GoodRecord], list[BadRecord]]:
+        """(stored records, quarantine rows) as plain tuples in the fields' order (cheap to pickle).
+
+        ``digests=False`` (the suppression list was empty when the batch was handed over) leaves the
+        suppression digests out (None); ``hub.ingest.commit`` computes them if the list filled since.
+        """
         good: list[Any] = []
         bad: list[Any] = []
+        sealing = self.sealing
+        read_time = datetime.fromisoformat(read_at)
         for raw in batch:
             raw_json = dumps(raw)
-            record_hash = self.record_hash(raw_json)
+            record_hash = sealing.record_hash(raw_json)
             pk = self.source_pk(raw)
             if pk is None:
                 names = ", ".join(".".join(p) for p in self.primary_key)
                 # Without a key the record cannot be addressed; key the quarantine row by its content.
-                bad.append((f"#{record_hash}", record_hash, raw_json,
+                pk = f"#{record_hash}"
+                bad.append((pk, record_hash, sealing.seal_quarantine(pk, raw_json),
                             dumps([f"(record): missing primary key field {names}"]), "source"))
                 continue
             stage, reasons, canonical = self.canonicalise(raw, pk, read_at)
             if reasons:
-                bad.append((pk, record_hash, raw_json, dumps(reasons), stage))
+                bad.append((pk, record_hash, sealing.seal_quarantine(pk, raw_json), dumps(reasons), stage))
             else:
-                good.append((pk, record_hash, raw_json, dumps(canonical)))
+                good.append(self.good_record(pk, record_hash, raw_json, canonical, read_time, digests))
         return good, bad
+
+    def good_record(self, pk: str, record_hash: str, raw_json: str, canonical: dict[str, Any],
+                    read_time: datetime, digests: bool = True) -> tuple[Any, ...]:
+        sealing = self.sealing
+        raw_sealed, canonical_sealed = sealing.seal_record(pk, raw_json, dumps(canonical))
+        return (pk, record_hash, raw_sealed, canonical_sealed,
+                sealing.suppression_digests(canonical) if digests else None, sealing.consents(canonical, read_time))
 
     def canonicalise(self, raw: dict[str, Any], pk: str, read_at: str) -> tuple[str, list[str], dict[str, Any]]:
         """(stage, reasons, cleaned record): reasons is empty when the record is valid."""

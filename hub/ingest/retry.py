@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,8 +9,10 @@ from sqlalchemy import select, update
 
 from hub.cleaning import Cleaner
 from hub.config import Config
+from hub.ingest.commit import SUPPRESSED_STAGE, store_batch
 from hub.ingest.pipeline import mapping_digest, mapping_for, source_config, stream_primary_keys
 from hub.ingest.processor import StreamProcessor, dumps
+from hub.privacy.runtime import ensure_active
 from hub.sources import source_for
 from hub.store import Store, records
 from hub.store.schema import quarantine
@@ -26,7 +27,11 @@ class RetryResult:
 
 def retry_quarantined(config: Config, store: Store, *, connection: str | None = None,
                       ids: list[int] | None = None) -> RetryResult:
-    """Retry open quarantine rows; each fixed record is stored exactly once and its row resolved."""
+    """Retry open quarantine rows; each fixed record is stored exactly once and its row resolved.
+
+    Rows of suppressed records are left alone: their payload was not kept.
+    """
+    ensure_active(store.engine, config.privacy, config.base_dir)
     result = RetryResult()
     query = select(quarantine).where(quarantine.c.status == "open").order_by(quarantine.c.id)
     if connection:
@@ -45,7 +50,10 @@ def retry_quarantined(config: Config, store: Store, *, connection: str | None = 
         if processor is None:
             result.skipped += 1
             continue
-        raw = json.loads(row["raw"])
+        if row["stage"] == SUPPRESSED_STAGE:
+            result.still_bad += 1
+            continue
+        raw = records.open_quarantine_raw(row["connection"], row["stream"], row["source_pk"], row["raw"])
         pk = processor.source_pk(raw)
         now = datetime.now(UTC)
         stage, reasons, canonical = ("source", ["(record): missing primary key"], {}) if pk is None else \
@@ -57,8 +65,15 @@ def retry_quarantined(config: Config, store: Store, *, connection: str | None = 
                 result.still_bad += 1
                 continue
             raw_json = dumps(raw)
-            good = records.GoodRecord(pk, processor.record_hash(raw_json), raw_json, dumps(canonical))
-            records.write_records(conn, row["connection"], row["stream"], [good], row["run_id"], now)
+            good = processor.good_record(pk, processor.record_hash(raw_json), raw_json, canonical, now)
+            stored = store_batch(conn, row["connection"], row["stream"], [good], [], row["run_id"], now,
+                                 resolve=False)
+            if stored.quarantined:  # suppressed meanwhile: its row now says so
+                if pk != row["source_pk"]:
+                    conn.execute(update(quarantine).where(quarantine.c.id == row["id"]).values(
+                        status="resolved", updated_at=now))
+                result.still_bad += 1
+                continue
             conn.execute(update(quarantine).where(quarantine.c.id == row["id"]).values(
                 status="resolved", updated_at=now))
             result.resolved += 1
@@ -73,4 +88,5 @@ def _processor(config: Config, store: Store, cleaner: Cleaner, connection: str,
     source = source_for(conn)
     keys = stream_primary_keys(config, conn, source, source_config(config, store, conn, source.spec()))
     mapping = mapping_for(config, conn.streams[stream].mapping)
-    return StreamProcessor(connection, stream, mapping, cleaner, keys[stream], mapping_digest(mapping))
+    return StreamProcessor(connection, stream, mapping, cleaner, keys[stream], mapping_digest(mapping),
+                           config.privacy.region)

@@ -1,7 +1,8 @@
 """Map and clean large reads on worker processes, so ingest uses every core.
 
 The main process reads the source and writes the store; workers turn raw batches into stored
-records and quarantine rows. Workers are spawned (not forked: a source may run threads), each
+records and quarantine rows, sealed (each worker activates the store's keys in its initialiser:
+key material is never pickled). Workers are spawned (not forked: a source may run threads), each
 rebuilding its stream processors from plain settings.
 """
 
@@ -17,6 +18,9 @@ from typing import Any
 from hub.cleaning import Cleaner
 from hub.ingest.processor import StreamProcessor
 from hub.mapping import load_mapping
+from hub.privacy.runtime import ensure_active
+from hub.privacy.settings import PrivacySettings
+from hub.store.engine import create_store_engine
 from hub.store.records import BadRecord, GoodRecord
 
 
@@ -30,43 +34,55 @@ class ProcessorSettings:
     default_region: str
     primary_key: tuple[tuple[str, ...], ...]
     mapping_digest: str
+    jurisdiction: str
 
     @classmethod
     def of(cls, processor: StreamProcessor) -> ProcessorSettings:
         return cls(processor.connection, processor.stream, str(processor.mapping.path),
-                   processor.cleaner.default_region, processor.primary_key, processor.mapping_digest)
+                   processor.cleaner.default_region, processor.primary_key, processor.mapping_digest,
+                   processor.jurisdiction)
 
     def build(self) -> StreamProcessor:
         return StreamProcessor(self.connection, self.stream, load_mapping(Path(self.mapping_path)),
                                Cleaner(default_region=self.default_region), self.primary_key,
-                               self.mapping_digest)
+                               self.mapping_digest, self.jurisdiction)
 
 
 _processors: dict[str, StreamProcessor] = {}
 
 
-def _init_worker(settings: list[ProcessorSettings], in_tests: bool) -> None:
+def _init_worker(settings: list[ProcessorSettings], in_tests: bool, store_url: str,
+                 privacy: PrivacySettings, base_dir: str) -> None:
     if in_tests:
         sys._called_from_test = True  # type: ignore[attr-defined]  # same plugins as the parent
+    # The worker seals: it loads the store's keys itself (the KEK from the same env var or key file).
+    engine = create_store_engine(store_url)
+    try:
+        ensure_active(engine, privacy, Path(base_dir))
+    finally:
+        engine.dispose()
     for item in settings:
         _processors[item.stream] = item.build()
 
 
-def _process(stream: str, batch: list[dict[str, Any]], read_at: str) -> tuple[list[GoodRecord], list[BadRecord]]:
-    return _processors[stream].process(batch, read_at)
+def _process(stream: str, batch: list[dict[str, Any]], read_at: str,
+             digests: bool) -> tuple[list[GoodRecord], list[BadRecord]]:
+    return _processors[stream].process(batch, read_at, digests)
 
 
 class WorkerPool:
     """A pool of spawned processes that process batches of the given streams."""
 
-    def __init__(self, processors: list[StreamProcessor], workers: int) -> None:
+    def __init__(self, processors: list[StreamProcessor], workers: int, *, store_url: str,
+                 privacy: PrivacySettings, base_dir: Path) -> None:
         self.executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=([ProcessorSettings.of(p) for p in processors], hasattr(sys, "_called_from_test")))
+            initargs=([ProcessorSettings.of(p) for p in processors], hasattr(sys, "_called_from_test"),
+                      store_url, privacy, str(base_dir)))
 
-    def submit(self, stream: str, batch: list[dict[str, Any]], read_at: str):  # noqa: ANN201
-        return self.executor.submit(_process, stream, batch, read_at)
+    def submit(self, stream: str, batch: list[dict[str, Any]], read_at: str, digests: bool):  # noqa: ANN201
+        return self.executor.submit(_process, stream, batch, read_at, digests)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -19,6 +19,13 @@ use ``hub.privacy.settings`` without cycles):
 - ``ropa``: ``build_ropa``, ``render_markdown``, ``render_json``
 - ``runtime``: ``activate``, ``deactivate``, ``PrivacyRuntime``
 - ``settings``: ``PrivacySettings``, ``parse_privacy``
+- ``access``: ``Viewer``, ``cli_viewer``, ``choose_role``, ``cli_actor``
+- ``views``: ``mask_golden``, ``present_golden``, ``present_raw``
+- ``exports``: ``protect_row``, ``protected_rows``, ``flat_profile``
+- ``fingerprint``: ``record_config_change``, ``pipia_status``, ``acknowledge_pipia``
+- ``subject``: ``find_subject``, ``dsar_document``, ``Subject``
+- ``erasure``: ``delete_people``
+- ``retention``: ``purge``, ``PurgeResult``
 """
 
 PUBLIC_API = {
@@ -38,4 +45,11 @@ PUBLIC_API = {
     "ropa": ("build_ropa", "render_markdown", "render_json"),
     "runtime": ("activate", "deactivate", "PrivacyRuntime"),
     "settings": ("PrivacySettings", "parse_privacy"),
+    "access": ("Viewer", "cli_viewer", "choose_role", "cli_actor"),
+    "views": ("mask_golden", "present_golden", "present_raw"),
+    "exports": ("protect_row", "protected_rows", "flat_profile"),
+    "fingerprint": ("record_config_change", "pipia_status", "acknowledge_pipia"),
+    "subject": ("find_subject", "dsar_document", "Subject"),
+    "erasure": ("delete_people",),
+    "retention": ("purge", "PurgeResult"),
 }

@@ -94,6 +94,11 @@ def _check(actor: str, role: str, purpose: str, action: str, subjects: Sequence[
         raise AuditError("audit row_count cannot be negative")
 
 
+def is_short_name(text: str) -> bool:
+    """Whether ``text`` may be an actor, role, purpose or request id (letters, digits, . : @ _ -)."""
+    return bool(_NAME.fullmatch(text or ""))
+
+
 _installed_key: bytes | None = None
 
 

@@ -2,7 +2,8 @@
 
 ``delete_people(conn, profile_ids, record_ids, quarantine_ids)`` removes source records with their
 identity keys (blind indexes), links, review items and decisions, the profiles and their
-memberships, quarantine rows, outbox rows and results, and the rows of any other table keyed by
+memberships, quarantine rows, the webhook events records were read from, outbox rows and results,
+and the rows of any other table keyed by
 ``profile_id`` / ``record_id`` (segments, ...). It keeps ``sync_links`` (the destination erasure
 needs the external ids and marks them itself) and the PIPL cross-border register
 ``sync_transfers`` (pseudonymous counts the controller must keep). Consent events are deleted or
@@ -57,8 +58,9 @@ def _delete_in(conn: Connection, table: Table, columns: Sequence[str], ids: Sequ
 
 
 def delete_people(conn: Connection, *, profile_ids: Sequence[int], record_ids: Sequence[int],
-                  quarantine_ids: Sequence[int] = (), consent_events: str = "keep") -> Deleted:
-    """Delete the rows of these profiles, records and quarantine rows; counts per table."""
+                  quarantine_ids: Sequence[int] = (), consent_events: str = "keep",
+                  inbox_events: Sequence[tuple[str, str, str]] = ()) -> Deleted:
+    """Delete the rows of these profiles, records, quarantine rows and webhook events; counts per table."""
     out = Deleted()
     profile_ids, record_ids = sorted(set(profile_ids)), sorted(set(record_ids))
     handled = {"source_records", "quarantine", "privacy_consent_events"}
@@ -79,6 +81,12 @@ def delete_people(conn: Connection, *, profile_ids: Sequence[int], record_ids: S
         _delete_in(conn, source_records, ["id"], record_ids, out)
     if quarantine_ids:
         _delete_in(conn, quarantine, ["id"], quarantine_ids, out)
+    if inbox_events:
+        from hub.inbox.tables import webhook_inbox as w
+
+        for provider, form, event_id in inbox_events:
+            out.add("webhook_inbox", conn.execute(delete(w).where(
+                w.c.provider == provider, w.c.form == form, w.c.event_id == event_id)).rowcount or 0)
     if consent_events == "delete":
         refs = [f"profile:{p}" for p in profile_ids] + [f"record:{r}" for r in record_ids]
         if refs:

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, or_, select
 
 from hub.privacy.suppression import identifiers_of, normalise_email, normalise_phone
 from hub.privacy.tables import privacy_consent_events
+from hub.store.records import open_canonical, open_quarantine_raw, open_raw
 from hub.store.schema import quarantine, source_records
-from hub.store.sealed import open_json, source_key
 
 if TYPE_CHECKING:
     from hub.config import Config
@@ -34,6 +34,7 @@ class Subject:
     quarantine_ids: list[int] = field(default_factory=list)
     lookups: set[tuple[str, str]] = field(default_factory=set)  # (kind, normalised value) asked for
     canonical: dict[int, dict[str, Any]] = field(default_factory=dict)  # record id -> canonical record
+    inbox_events: list[tuple[str, str, str]] = field(default_factory=list)  # (provider, form, event id)
 
     @property
     def refs(self) -> list[str]:
@@ -108,8 +109,12 @@ def find_subject(conn: Connection, config: Config, *, profile_id: int | None = N
         records |= storage.members_of(conn, profiles)
     subject.profile_ids = profiles
     subject.record_ids = sorted(records)
+    inbox = {name for name, c in config.connections.items() if c.source == "inbox"}
     for rid, conn_name, stream, pk, stored in _source_rows(conn, subject.record_ids):
-        subject.canonical[rid] = open_json("source_records", "canonical", source_key(conn_name, stream, pk), stored)
+        subject.canonical[rid] = open_canonical(conn_name, stream, pk, stored)
+        if conn_name in inbox and "." in stream:  # the webhook event it was read from
+            provider, form = stream.split(".", 1)
+            subject.inbox_events.append((provider, form, pk))
     subject.quarantine_ids = _quarantine_matches(conn, subject, config.default_region)
     return subject
 
@@ -169,7 +174,7 @@ def _quarantine_matches(conn: Connection, subject: Subject, region: str) -> list
             found.append(qid)
             continue
         try:
-            raw = open_json("quarantine", "raw", source_key(conn_name, stream, pk), stored)
+            raw = open_quarantine_raw(conn_name, stream, pk, stored)
         except ValueError:  # a payload that is not JSON: compare it as one string
             raw = stored
         if _payload_identifiers(raw, region) & wanted:
@@ -197,23 +202,23 @@ def dsar_document(conn: Connection, config: Config, subject: Subject, *, request
     s = source_records.c
     records = []
     for row in conn.execute(select(source_records).where(s.id.in_(subject.record_ids)).order_by(s.id)).mappings():
-        key = source_key(row["connection"], row["stream"], row["source_pk"])
-        canonical = open_json("source_records", "canonical", key, row["canonical"])
+        key = (row["connection"], row["stream"], row["source_pk"])
+        canonical = open_canonical(*key, row["canonical"])
         records.append({
             "record_id": row["id"],
             "lineage": {"connection": row["connection"], "stream": row["stream"], "source_pk": row["source_pk"],
                         "read_at": (canonical.get("provenance") or {}).get("read_at"),
                         "first_seen_at": _iso(row["first_seen_at"]), "updated_at": _iso(row["updated_at"])},
-            "as_received": open_json("source_records", "raw", key, row["raw"]),
+            "as_received": open_raw(*key, row["raw"]),
             "canonical": canonical})
     q = quarantine.c
     held = []
     for row in conn.execute(select(quarantine).where(q.id.in_(subject.quarantine_ids)).order_by(q.id)).mappings():
-        key = source_key(row["connection"], row["stream"], row["source_pk"])
+        key = (row["connection"], row["stream"], row["source_pk"])
         held.append({"quarantine_id": row["id"], "connection": row["connection"], "stream": row["stream"],
                      "source_pk": row["source_pk"], "stage": row["stage"], "status": row["status"],
                      "reasons": json.loads(row["reasons"]), "first_seen_at": _iso(row["first_seen_at"]),
-                     "as_received": open_json("quarantine", "raw", key, row["raw"])})
+                     "as_received": open_quarantine_raw(*key, row["raw"])})
     c = privacy_consent_events.c
     consents = [{k: _iso(v) for k, v in row.items() if k != "id"} for row in conn.execute(
         select(privacy_consent_events).where(or_(c.subject.in_(subject.refs), c.source_record.in_(

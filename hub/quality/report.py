@@ -37,12 +37,14 @@ def line_chart(title: str, lines: dict[str, Sequence[float | None]], *, share: b
         y = pad_t + plot_h - (v - low) / ((high - low) or 1) * plot_h
         return f"{x:.1f},{y:.1f}"
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 16 * len(lines)}" '
+    columns = 3 if len(lines) > 4 else 1
+    rows = -(-len(lines) // columns)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 16 * rows}" '
              f'role="img" aria-label="{escape(title)}">',
              f'<rect x="{pad_l}" y="{pad_t}" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#ddd"/>']
     for frac in (0, 0.5, 1):
         y = pad_t + plot_h * (1 - frac)
-        label = f"{low + (high - low) * frac:.2f}" if share else f"{low + (high - low) * frac:.0f}h"
+        label = f"{low + (high - low) * frac:.2f}" if share else f"{low + (high - low) * frac:.3g}h"
         parts.append(f'<text x="{pad_l - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{label}</text>')
     for k, (name, values) in enumerate(sorted(lines.items())):
         colour = COLOURS[k % len(COLOURS)]
@@ -52,9 +54,9 @@ def line_chart(title: str, lines: dict[str, Sequence[float | None]], *, share: b
         for point in points:
             x, y = point.split(",")
             parts.append(f'<circle cx="{x}" cy="{y}" r="2.5" fill="{colour}"/>')
-        ly = height + 12 + 16 * k
-        parts.append(f'<rect x="{pad_l}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{pad_l + 14}" y="{ly}" font-size="11">{escape(name)}</text>')
+        ly, lx = height + 12 + 16 * (k % rows), pad_l + (plot_w // columns) * (k // rows)
+        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{lx + 14}" y="{ly}" font-size="11">{escape(name)}</text>')
     parts.append(f'<text x="{pad_l}" y="{height - 4}" font-size="10">oldest</text>'
                  f'<text x="{width - pad_r}" y="{height - 4}" font-size="10" text-anchor="end">newest</text></svg>')
     return "".join(parts)

@@ -27,8 +27,12 @@ def job_runner(config: Config, store: Store, owner: str) -> Runner:
         if kind == "destination":
             return sync_destination(config, store, name).status
         heartbeat = locks.Heartbeat(store, job_id, owner)
-        status = run_connection(config, store, name, progress=heartbeat).status
+        result = run_connection(config, store, name, progress=heartbeat)
+        status = result.status
         log.info("job %s: ingest %s", job_id, status)
+        from hub.quality.runner import after_ingest  # segments, then quality with thresholds (docs/quality.md)
+
+        after_ingest(store, config, {name: result.run_id})
         if status == "failed":
             return status
         for destination in dependents(config, name):

@@ -1,7 +1,7 @@
 """Golden profiles as quality and segments read them: streamed, decoded, never materialised whole.
 
-One seam over ``identity_profiles.golden`` (the column may be sealed: it is opened through
-``hub.store.sealed`` with the profile id as its row key, and plaintext reads as is). ``ids=None``
+One seam over ``identity_profiles.golden`` (sealed: opened by ``hub.identity.storage.open_golden``,
+which reads plaintext written before encryption too). ``ids=None``
 streams every active profile; ``min_members`` skips single-record profiles where they cannot matter.
 """
 
@@ -11,28 +11,18 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, select
 
 from hub.identity import storage
 from hub.identity.storage import _id_in, _ids_param, chunks
 from hub.identity.tables import identity_profiles
-from hub.privacy.crypto import is_ciphertext
-from hub.store import sealed
 
 YIELD = 5000
 
 
 def decode_golden(profile_id: int, stored: str | None) -> dict[str, Any]:
-    """A stored golden profile, opened through the identity module's reader when it has one."""
-    if not stored:
-        return {}
-    if not is_ciphertext(stored):
-        return orjson.loads(stored)
-    reader = getattr(storage, "open_golden", None)
-    if reader is not None:
-        return reader(profile_id, stored)
-    return sealed.open_json("identity_profiles", "golden", profile_id, stored)
+    """A stored golden profile (sealed, or plaintext written before encryption), through identity's reader."""
+    return storage.open_golden(profile_id, stored)
 
 
 def iter_golden(conn: Connection, ids: Sequence[int] | None = None, *,

@@ -25,6 +25,7 @@ from hub.inbox import InboxEvent, record_events
 from hub.privacy.logfilter import install_log_filter
 from hub.privacy.runtime import ensure_active
 from hub.server.http import Refused
+from hub.server.openapi import openapi_route
 from hub.server.providers import Delivery, facebook, generic, jotform, typeform, wechat
 from hub.server.settings import FormSettings, ServerSettings
 from hub.store import Store
@@ -67,6 +68,7 @@ def build_app(settings: ServerSettings, store: Store) -> Starlette:
 
     return Starlette(routes=[
         Route("/healthz", health, methods=["GET"]),
+        openapi_route(settings),
         Route("/hooks/{provider}/{form}", hook, methods=["GET", "POST"]),
         Route("/hooks/{provider}/{form}/{token}", hook, methods=["POST"]),
     ])

@@ -1,25 +1,85 @@
-"""Source records and quarantine rows: idempotent batch writes keyed by (connection, stream, pk)."""
+"""Source records and quarantine rows: idempotent batch writes keyed by (connection, stream, pk).
+
+``raw`` and ``canonical`` of a source record and ``raw`` of a quarantine row are sealed
+(``hub.store.sealed``, row key ``[connection, stream, source_pk]``); ingest seals them on its worker
+processes, and ``write_records``/``write_quarantine`` seal any value still in clear, so nothing
+reaches these columns unsealed. Read them with ``open_raw``/``open_canonical``/``open_quarantine_raw``
+(which also read rows written before encryption). Each column is a ``RewrapTarget``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
+from hub.privacy.crypto import location_aad
+from hub.privacy.rewrap import RewrapTarget, register_target
 from hub.store.bulk import db_value, in_values, insert_rows, update_rows, values_param
 from hub.store.schema import quarantine, source_records
+from hub.store.sealed import open_json, seal_json, source_key
+
+SEALED = "ch1."  # how every sealed value starts (``hub.privacy.crypto``); JSON text never does
+
+
+def _aad_of(table: str) -> Any:
+    return lambda column, row: location_aad(table, column, source_key(row["connection"], row["stream"],
+                                                                      row["source_pk"]))
+
+
+RECORDS_TARGET = RewrapTarget(table=source_records, key_column="id", value_columns=("raw", "canonical"),
+                              aad=_aad_of("source_records"))
+QUARANTINE_TARGET = RewrapTarget(table=quarantine, key_column="id", value_columns=("raw",),
+                                 aad=_aad_of("quarantine"))
+register_target(RECORDS_TARGET)
+register_target(QUARANTINE_TARGET)
+
+
+def open_raw(connection: str, stream: str, source_pk: str, stored: str) -> Any:
+    """A source record's raw record as the source sent it."""
+    return open_json("source_records", "raw", source_key(connection, stream, source_pk), stored)
+
+
+def open_canonical(connection: str, stream: str, source_pk: str, stored: str) -> Any:
+    """A source record's cleaned canonical record."""
+    return open_json("source_records", "canonical", source_key(connection, stream, source_pk), stored)
+
+
+def open_quarantine_raw(connection: str, stream: str, source_pk: str, stored: str) -> Any:
+    """A quarantine row's raw record."""
+    return open_json("quarantine", "raw", source_key(connection, stream, source_pk), stored)
+
+
+def _sealed(table: str, column: str, connection: str, stream: str, pk: str, value: str) -> str:
+    return value if value.startswith(SEALED) else seal_json(table, column, source_key(connection, stream, pk), value)
 
 
 # Tuples, so that a batch crosses from a worker process as cheaply as pickle allows (plain tuples
 # of str unpickle in C; a dataclass instance costs a Python call each way).
+class ConsentRow(NamedTuple):
+    """A consent event of a record, as a ledger row without its subject (value-free)."""
+
+    purpose: str
+    status: str
+    basis: str
+    separate: bool
+    jurisdiction: str
+    channel: str
+    source_connection: str | None
+    effective_from: datetime
+    expires_at: datetime | None
+
+
 class GoodRecord(NamedTuple):
     source_pk: str
-    record_hash: str
-    raw: str
+    record_hash: str  # keyed (``PrivacyRuntime.content_hash``)
+    raw: str  # sealed JSON (plain JSON is sealed on write)
     canonical: str
+    suppression: tuple[tuple[str, str], ...] = ()  # (kind, blind-index digest) of its identifiers
+    consents: tuple[ConsentRow, ...] = ()
 
 
 class BadRecord(NamedTuple):
@@ -36,6 +96,7 @@ class BatchCounts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    changed: list[str] | None = None  # pks inserted or updated
 
 
 def existing_hashes(conn: Connection, connection: str, stream: str, pks: Sequence[str]) -> dict[str, str]:
@@ -62,14 +123,20 @@ def write_records(conn: Connection, connection: str, stream: str, records: Seque
     get = known.get
     for pk, (_, record_hash, raw, canonical, *_) in latest.items():
         previous = get(pk)
+        if previous == record_hash:
+            continue
+        if not raw.startswith(SEALED) or not canonical.startswith(SEALED):
+            raw = _sealed("source_records", "raw", connection, stream, pk, raw)
+            canonical = _sealed("source_records", "canonical", connection, stream, pk, canonical)
         if previous is None:
             inserts.append((connection, stream, pk, record_hash, raw, canonical, ts, ts, run_id))
-        elif previous != record_hash:
+        else:
             updates.append((record_hash, raw, canonical, ts, run_id, connection, stream, pk))
     insert_rows(conn, source_records, RECORD_COLUMNS, inserts)
     update_rows(conn, source_records, RECORD_UPDATE_COLUMNS, RECORD_KEYS, updates)
     return BatchCounts(inserted=len(inserts), updated=len(updates),
-                       unchanged=len(records) - len(inserts) - len(updates))
+                       unchanged=len(records) - len(inserts) - len(updates),
+                       changed=[row[2] for row in inserts] + [row[-1] for row in updates])
 
 
 def write_quarantine(conn: Connection, connection: str, stream: str, records: Sequence[BadRecord],
@@ -83,7 +150,8 @@ def write_quarantine(conn: Connection, connection: str, stream: str, records: Se
     known = {pk: (h, status) for pk, h, status in rows}
     inserts, updates = [], []
     for pk, rec in latest.items():
-        values = {"record_hash": rec.record_hash, "stage": rec.stage, "reasons": rec.reasons, "raw": rec.raw,
+        raw = _sealed("quarantine", "raw", connection, stream, pk, rec.raw)
+        values = {"record_hash": rec.record_hash, "stage": rec.stage, "reasons": rec.reasons, "raw": raw,
                   "status": "open", "updated_at": now, "run_id": run_id}
         if pk not in known:
             inserts.append({"connection": connection, "stream": stream, "source_pk": pk,

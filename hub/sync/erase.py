@@ -6,13 +6,15 @@ profile ids (those keyed in ``sync_links``). For each configured destination:
 1. It chooses how: ``config.erasure`` (``delete`` | ``anonymise``) if set, else the first of the
    connector's ``erasure_capabilities`` (the built-in destinations delete; a destination that does
    not declare any is anonymised, which needs only the ``upsert``/``update`` every writer has).
-2. In one transaction it removes every outbox row and link of those profiles for the destination,
-   and enqueues one outbox row each (kind ``erase``: op ``erase``; kind ``anonymise``: the mapping's
+2. In one transaction it removes every outbox row of those profiles for the destination and
+   enqueues one outbox row each (kind ``erase``: op ``erase``; kind ``anonymise``: the mapping's
    ``anonymised`` payload) for profiles the destination may hold: a link, or a pending send whose
-   acknowledgement may have been lost. The rows carry the CRM id and no personal value.
-3. It sends them at once through the dispatcher (retries, ``Retry-After``, the breaker). A row that
-   fails transiently stays pending and the destination's next ``custhub sync`` run resends it;
-   acknowledged rows are removed.
+   acknowledgement may have been lost. The rows carry the CRM id and no personal value. Their links
+   get the status ``erasing``: sync never sends such a profile again, and a later call finds them.
+3. It sends them at once through the dispatcher (retries, ``Retry-After``, the breaker). An
+   acknowledged erasure removes the link and the row. A failed one keeps its ``erasing`` link: the
+   destination's next ``custhub sync`` run resends a row that is still pending, and calling this
+   again (``custhub privacy erase`` once more) retries it even after the store's rows are gone.
 4. It writes one value-free audit entry (action ``erase``) per destination.
 
 The result is one ``DestinationErasure`` per destination: ``deleted``, ``anonymised``,
@@ -26,7 +28,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from hub import plugins
 from hub.config import Config
@@ -48,6 +51,7 @@ log = logging.getLogger("custhub.sync")
 ACTOR = "custhub-erase"
 NOT_PRESENT = "NOT_PRESENT"
 _REF = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass(frozen=True)
@@ -136,9 +140,8 @@ def _enqueue(store: Store, name: str, ids: list[str], mode: str, outmap, now: da
         pending = set(conn.execute(select(ob.profile_id).where(
             ob.destination == name, ob.profile_id.in_(ids), ob.status == "pending")).scalars())
         conn.execute(delete(sync_outbox).where(ob.destination == name, ob.profile_id.in_(ids)))
-        conn.execute(delete(sync_links).where(ln.destination == name, ln.profile_id.in_(ids)))
         stamp = db_value(conn, ob.updated_at, now)
-        rows = []
+        rows, erasing = [], []
         for pid in ids:
             link = links.get(pid)
             if link is None and pid not in pending:
@@ -153,6 +156,11 @@ def _enqueue(store: Store, name: str, ids: list[str], mode: str, outmap, now: da
             h = payload_hash({"kind": kind, **payload})
             rows.append((name, pid, op, kind, seal_payload(name, pid, h, payload), h, external_id, "pending", 0,
                          stamp, None, stamp, stamp))
+            erasing.append((pid, external_id))
+        kept = [pid for pid, _ in erasing]
+        conn.execute(delete(sync_links).where(ln.destination == name, ln.profile_id.in_(ids),
+                                              ln.profile_id.not_in(kept)))
+        _mark_erasing(conn, name, erasing, now)
         insert_rows(conn, sync_outbox, ("destination", "profile_id", "op", "kind", "payload", "payload_hash",
                                         "external_id", "status", "attempts", "next_attempt_at", "run_id",
                                         "created_at", "updated_at"), rows)
@@ -160,6 +168,17 @@ def _enqueue(store: Store, name: str, ids: list[str], mode: str, outmap, now: da
             return []
         return list(conn.execute(select(ob.id).where(ob.destination == name, ob.profile_id.in_(ids),
                                                      ob.kind == kind, ob.status == "pending")).scalars())
+
+
+def _mark_erasing(conn: Connection, name: str, erasing: list[tuple[str, str | None]], now: datetime) -> None:
+    """Links of the profiles being erased: status ``erasing`` (sync skips them), the CRM id kept."""
+    if not erasing:
+        return
+    stmt = _INSERT[conn.dialect.name](sync_links)
+    stmt = stmt.on_conflict_do_update(index_elements=["destination", "profile_id"],
+                                      set_={"status": stmt.excluded.status})
+    conn.execute(stmt, [{"destination": name, "profile_id": pid, "external_id": external_id, "status": "erasing",
+                         "created_by_custhub": False, "last_synced_at": now} for pid, external_id in erasing])
 
 
 def _outcome(store: Store, name: str, outbox_ids: list[int], mode: str,

@@ -133,7 +133,8 @@ def plan_sync(conn: Connection, t: SyncTarget, profiles: Iterable[GoldenProfile]
         plan.profiles += 1
         seen.add(profile.id)
         link = links.get(profile.id)
-        if profile.id in open_rows and open_rows[profile.id].kind in ERASE_KINDS:
+        if (link is not None and link.status == "erasing") or (
+                profile.id in open_rows and open_rows[profile.id].kind in ERASE_KINDS):
             plan.skipped += 1  # an erasure is on its way: never supersede it, never re-create the person
             continue
         target = _target(profile, link, t, gate, now, plan)

@@ -59,13 +59,10 @@ def _golden_profiles(conn: Connection) -> Iterator[GoldenProfile]:
 
 
 def open_golden(profile_id: int, stored: str) -> dict[str, Any]:
-    """A stored golden profile, opened through the identity module's reader when it has one."""
-    from hub.identity import storage
+    """A stored golden profile (sealed at rest), opened through the identity module's reader."""
+    from hub.identity.storage import open_golden as identity_open_golden  # imported when first needed
 
-    reader = getattr(storage, "open_golden", None)
-    if reader is not None:
-        return reader(profile_id, stored)
-    return open_json("identity_profiles", "golden", profile_id, stored)
+    return identity_open_golden(profile_id, stored)
 
 
 def _record_profiles(conn: Connection) -> Iterator[GoldenProfile]:

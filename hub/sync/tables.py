@@ -21,7 +21,7 @@ sync_links = Table(
     Column("profile_id", String(500), nullable=False),
     Column("external_id", String(200)),
     Column("last_sent_hash", String(64)),
-    Column("status", String(16), nullable=False),  # synced | opted_out | deleted
+    Column("status", String(16), nullable=False),  # synced | opted_out | deleted | erasing
     Column("created_by_custhub", Boolean, nullable=False, default=False),
     Column("last_synced_at", TS, nullable=False),
     PrimaryKeyConstraint("destination", "profile_id"),

@@ -1,0 +1,41 @@
+"""Coverage-guided fuzzing with atheris: ``python fuzz/run.py TARGET [libFuzzer options]``.
+
+TARGET is one of csv, jsonl, xlsx, signatures, webhooks, mapping. Examples:
+    python fuzz/run.py csv -atheris_runs=200000          # a fixed number of inputs
+    python fuzz/run.py mapping -max_total_time=600       # ten minutes
+A crash (an exception outside the documented ones, see fuzz/targets.py) stops the run and writes
+the input to ./crash-<sha1>.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import atheris
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+with atheris.instrument_imports():
+    from fuzz import targets
+
+TARGETS = {
+    "csv": lambda data: targets.file_reader(data, "csv"),
+    "jsonl": lambda data: targets.file_reader(data, "jsonl"),
+    "xlsx": lambda data: targets.file_reader(data, "xlsx"),
+    "signatures": targets.signature_checks,
+    "webhooks": targets.webhook_bodies,
+    "mapping": targets.mapping_loader,
+}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
+        sys.exit(f"usage: python fuzz/run.py {{{'|'.join(TARGETS)}}} [libFuzzer options]")
+    target = TARGETS[sys.argv[1]]
+    atheris.Setup([sys.argv[0], *sys.argv[2:]], target)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""A short run of each atheris harness in fuzz/ (coverage-guided), and a hypothesis pass over the
+same targets so the suite still fuzzes them where atheris cannot be installed.
+
+``pytest -m slow tests/test_fuzz_smoke.py`` runs 100,000 inputs per target.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuzz import targets
+from tests.helpers import REPO
+
+TARGETS = ("csv", "jsonl", "xlsx", "signatures", "webhooks", "mapping")
+
+
+def atheris_run(target: str, runs: int, tmp_path) -> None:
+    pytest.importorskip("atheris")
+    proc = subprocess.run([sys.executable, str(REPO / "fuzz" / "run.py"), target, f"-atheris_runs={runs}",
+                           f"-artifact_prefix={tmp_path}/", "-timeout=10"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert f"Done {runs}" in proc.stderr
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_atheris_smoke(target, tmp_path):
+    atheris_run(target, 2000, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", TARGETS)
+def test_atheris_long(target, tmp_path):
+    atheris_run(target, 100_000, tmp_path)
+
+
+SEEDS = st.one_of(st.binary(max_size=300), st.sampled_from([
+    b"id,name\n1,a\n", "序号,姓名\n1,王\n".encode("gb18030"), b"\xef\xbb\xbfid\n1\n", b'{"id": 1}\n{"id": ',
+    b"PK\x03\x04" + bytes(40), b"name: x\nfields: {person.title: a}\n", b"<xml><Encrypt><![CDATA[x]]></Encrypt></xml>",
+    b'{"entry": [{"changes": [{"value": {"leadgen_id": 1}}]}]}']))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=SEEDS)
+def test_targets_with_hypothesis(data):
+    for fmt in ("csv", "jsonl", "xlsx"):
+        targets.file_reader(data, fmt)
+    targets.signature_checks(data)
+    targets.webhook_bodies(data)
+    targets.mapping_loader(data)
