@@ -3,6 +3,7 @@
     python bench/console.py                         # 1,000,000 profiles (built once, then reused)
     python bench/console.py --profiles 100000 --requests 50
     python bench/console.py --rebuild               # build the store again
+    nice python bench/console.py --build-only && flock /tmp/custhub-bench.lock python bench/console.py
 
 The store is built fast by bulk-inserting synthetic rows straight into the identity tables
 (profiles with sealed golden JSON, members, blind-index keys, links), ``source_records``, runs with
@@ -298,6 +299,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--workdir", default="/tmp/custhub-console-bench")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build the store and stop (data generation, e.g. under `nice`; time pages later)")
     args = parser.parse_args()
     workdir = Path(args.workdir) / str(args.profiles)
     db = workdir / "console.db"
@@ -315,6 +318,8 @@ def main() -> None:
         build(store, config, args.profiles)
     size = sum(p.stat().st_size for p in workdir.glob("console.db*"))
     print(f"store: {db} ({size / 1e9:.2f} GB)")
+    if args.build_only:
+        return
     client = TestClient(build_console(config, store), base_url="http://bench")
     page = client.get("/login")
     login = client.post("/login", data={"username": "ada", "password": PASSWORD, "csrf": csrf_of(page.text)},

@@ -228,7 +228,15 @@ class Generator:
 
     def records(self, count: int, start_pid: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
         """(true person id, cleaned canonical record) until ``count`` records."""
-        rng, cleaner = self.rng, Cleaner(default_region="CN")
+        cleaner = Cleaner(default_region="CN")
+        for pid, raw in self.raw_records(count, start_pid):
+            cleaned, reasons = cleaner.clean(raw)
+            if not reasons:
+                yield pid, cleaned
+
+    def raw_records(self, count: int, start_pid: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(true person id, raw record before cleaning) until ``count`` records."""
+        rng = self.rng
         made, pid = 0, start_pid
         names, weights = [c[0] for c in CHANNELS], [c[2] for c in CHANNELS]
         streams = {c[0]: c[1] for c in CHANNELS}
@@ -237,9 +245,17 @@ class Generator:
             k = min(count - made, rng.choices((1, 2, 3, 4, 5, 6), (45, 25, 15, 8, 4, 3))[0])
             for _ in range(k):
                 channel = rng.choices(names, weights)[0]
-                raw = self.record(p, channel, streams[channel], start_pid * 10 + made)
-                cleaned, reasons = cleaner.clean(raw)
-                if not reasons:
-                    yield pid, cleaned
+                yield pid, self.record(p, channel, streams[channel], start_pid * 10 + made)
                 made += 1
             pid += 1
+
+
+def clean_batch(items: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+    """``records``' cleaning step for a batch of ``raw_records`` (picklable: runs on worker processes)."""
+    cleaner = Cleaner(default_region="CN")
+    out = []
+    for pid, raw in items:
+        cleaned, reasons = cleaner.clean(raw)
+        if not reasons:
+            out.append((pid, cleaned))
+    return out

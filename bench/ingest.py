@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO))
 from bench.datagen import bad_row_count, write_csv  # noqa: E402
 
 
-def run_once(rows: int, workdir: Path, store_url: str | None, batch_size: int) -> dict[str, float]:
+def run_once(rows: int, workdir: Path, store_url: str | None, batch_size: int,
+             plaintext_baseline: bool = False) -> dict[str, float]:
     data = workdir / f"signups_{rows}.csv"
     if not data.exists():
         started = time.perf_counter()
@@ -37,17 +38,21 @@ def run_once(rows: int, workdir: Path, store_url: str | None, batch_size: int) -
     for leftover in workdir.glob(f"store_{rows}.db*"):  # a fresh store: every row must really be read
         leftover.unlink()
     url = store_url or f"sqlite:///{store}"
-    # Ingest alone: identity resolution has its own benchmark (bench/identity.py).
+    # Ingest alone: identity resolution and the quality pass have their own benchmarks
+    # (bench/identity.py, bench/quality_segments.py).
     config = {"version": 1, "store": {"url": url}, "ingest": {"batch_size": batch_size},
-              "identity": {"resolve_after_ingest": False},
+              "identity": {"resolve_after_ingest": False}, "quality": {"after_run": False},
               "connections": {"expo": {
                   "source": "file",
                   "config": {"files": [{"path": str(data), "stream": "signups", "primary_key": ["序号"]}]},
                   "streams": {"signups": {"mapping": "exhibition_signup"}}}}}
     config_path = workdir / f"custhub_{rows}.yaml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    # The baseline patches this child process (and its workers) only: see bench/ingest_baseline.py.
+    baseline = "from bench import ingest_baseline\ningest_baseline.install()\n" if plaintext_baseline else ""
     cmd = [sys.executable, "-c",
            "import resource, sys\n"
+           f"{baseline}"
            "from hub.cli import main\n"
            "try:\n    main(sys.argv[1:])\n"
            "finally:\n    me = resource.getrusage(resource.RUSAGE_SELF)\n"
@@ -76,14 +81,19 @@ def main() -> None:
     parser.add_argument("--store", help="store URL (default: a fresh SQLite file per size)")
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: a temp dir)")
+    parser.add_argument("--plaintext-baseline", action="store_true",
+                        help="bench-only comparison: the same run without sealing or keyed hashing, to measure "
+                             "what encryption at rest costs (custhub itself cannot be configured this way)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="custhub-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"custhub ingest benchmark: {os.cpu_count()} cores, Python {sys.version.split()[0]}, workdir {workdir}")
+    mode = "PLAINTEXT BASELINE (bench-only, no encryption)" if args.plaintext_baseline else "encrypted at rest"
+    print(f"custhub ingest benchmark ({mode}): {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"workdir {workdir}")
     results = []
     for rows in args.sizes:
         print(f"- {rows:,} rows", flush=True)
-        result = run_once(rows, workdir, args.store, args.batch_size)
+        result = run_once(rows, workdir, args.store, args.batch_size, args.plaintext_baseline)
         results.append(result)
         print(f"  {result['seconds']:.1f} s end to end, {result['rate']:,.0f} records/s, peak RSS "
               f"{result['rss_mb']:.0f} MB (largest worker {result['worker_rss_mb']:.0f} MB), "

@@ -40,6 +40,7 @@ from hub.privacy.runtime import ensure_active  # noqa: E402
 from hub.quality import evaluate_quality  # noqa: E402
 from hub.segments import evaluate_segments  # noqa: E402
 from hub.store import Store  # noqa: E402
+from hub.store.bulk import db_value  # noqa: E402
 from hub.store.schema import source_records  # noqa: E402
 
 PROVINCES = ("广东", "北京", "上海", "浙江", "江苏", "四川")
@@ -134,7 +135,7 @@ def _profiles(store: Store, n_crm: int, n_expo: int, now: datetime) -> None:
         groups = [[("crm_export", str(i)), ("expo_2026_signups", str(i))] for i in range(min(pairs, n_expo))]
         groups += [[("crm_export", str(i))] for i in range(min(pairs, n_expo), n_crm)]
         groups += [[("expo_2026_signups", str(i))] for i in range(min(pairs, n_expo), n_expo)]
-        stamp = now.isoformat() if store.dialect == "sqlite" else now
+        stamp = db_value(conn, identity_profiles.c.updated_at, now)
         for group in groups:
             pid += 1
             group_members = []

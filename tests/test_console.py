@@ -276,6 +276,13 @@ def test_segments_page_shows_sizes_and_members(env):
     page = c.get("/console/segments").text
     assert 'href="/console/segments/vip"' in page and ">1</td>" in page
     assert f'href="/console/profiles/{pid}"' in c.get("/console/segments/vip").text
+    with store.transaction() as conn:  # a larger segment pages by profile id, 50 at a time
+        conn.execute(insert(segment_state).values(segment="big", rule_hash="y" * 32, evaluated_at=now, size=55))
+        conn.execute(insert(segment_members), [{"segment": "big", "profile_id": 1000 + i, "since": now}
+                                               for i in range(55)])
+    first = c.get("/console/segments/big").text
+    assert first.count('href="/console/profiles/') == 50 and "?after=1049" in first
+    assert c.get("/console/segments/big?after=1049").text.count('href="/console/profiles/') == 5
     assert 'href="/console/segments/vip"' in c.get(f"/console/profiles/{pid}").text
 
 
@@ -307,3 +314,25 @@ def test_build_console_alone_serves_at_the_root(env):
     answer = c.post("/login", data={"username": "aud", "password": PASSWORD, "csrf": csrf_of(page.text)},
                     follow_redirects=False)
     assert answer.headers["location"] == "/" and c.get("/").status_code == 200
+
+
+def test_cli_hashes_a_password_and_prints_a_user_entry(tmp_path):
+    from typer.testing import CliRunner
+
+    from hub.cli import app as cli
+
+    runner = CliRunner()
+    answer = runner.invoke(cli, ["console", "hash-password"], input="a long passphrase\na long passphrase\n")
+    assert answer.exit_code == 0, answer.output
+    stored = answer.output.strip().splitlines()[-1]
+    assert verify_password("a long passphrase", stored)
+    config = console_config(tmp_path, f"sqlite:///{tmp_path / 'c.db'}")
+    answer = runner.invoke(cli, ["console", "add-user", "lin", "--role", "marketing", "--config", str(config.file)],
+                           input="another passphrase\nanother passphrase\n")
+    assert answer.exit_code == 0, answer.output
+    import yaml
+
+    entry = yaml.safe_load(answer.output.split("\n", 3)[-1])["console"]["users"]["lin"]
+    assert entry["role"] == "marketing" and verify_password("another passphrase", entry["password_hash"])
+    refused = runner.invoke(cli, ["console", "add-user", "lin", "--role", "boss", "--config", str(config.file)])
+    assert refused.exit_code != 0

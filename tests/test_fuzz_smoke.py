@@ -19,24 +19,24 @@ from tests.helpers import REPO
 TARGETS = ("csv", "jsonl", "xlsx", "signatures", "webhooks", "mapping")
 
 
-def atheris_run(target: str, runs: int, tmp_path) -> None:
+def atheris_run(target: str, runs: int, seconds: int, tmp_path) -> None:
     pytest.importorskip("atheris")
     proc = subprocess.run([sys.executable, str(REPO / "fuzz" / "run.py"), target, f"-atheris_runs={runs}",
-                           f"-artifact_prefix={tmp_path}/", "-timeout=10"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+                           f"-max_total_time={seconds}", f"-artifact_prefix={tmp_path}/", "-timeout=10"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=seconds + 120)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert f"Done {runs}" in proc.stderr
+    assert "Done " in proc.stderr
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_atheris_smoke(target, tmp_path):
-    atheris_run(target, 2000, tmp_path)
+    atheris_run(target, 2000, 8, tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target", TARGETS)
 def test_atheris_long(target, tmp_path):
-    atheris_run(target, 100_000, tmp_path)
+    atheris_run(target, 100_000, 600, tmp_path)
 
 
 SEEDS = st.one_of(st.binary(max_size=300), st.sampled_from([

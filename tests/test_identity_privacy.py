@@ -125,7 +125,7 @@ def test_extraction_on_worker_processes_equals_in_process(store_url, monkeypatch
     records = _people(600)
     store = seeded(store_url, records)
     resolve(store)
-    expected = profile_of(store)
+    expected = profile_of(store), _goldens(store)
     settings = IdentitySettings()
     with store.reading() as conn:
         monkeypatch.setattr(parallel, "RANGE", 97)
@@ -134,7 +134,15 @@ def test_extraction_on_worker_processes_equals_in_process(store_url, monkeypatch
     assert [parallel._to_tuple(f) for f in spawned] == [parallel._to_tuple(f) for f in local]
     monkeypatch.setattr(parallel, "MIN_RECORDS", 1)
     again = resolve(store, full=True)
-    assert again.mode == "full" and profile_of(store) == expected
+    assert again.mode == "full" and (profile_of(store), _goldens(store)) == expected
+
+
+def _goldens(store) -> dict:  # noqa: ANN001
+    with store.reading() as conn:
+        rows = conn.execute(select(identity_profiles.c.id, identity_profiles.c.golden).where(
+            identity_profiles.c.status == "active")).all()
+    assert rows and all(is_ciphertext(golden) for _, golden in rows)
+    return {pid: storage.open_golden(pid, golden) for pid, golden in rows}
 
 
 @pytest.mark.parametrize("plain", [False, True])

@@ -6,6 +6,7 @@ import csv
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,11 @@ import yaml
 from sqlalchemy import select
 
 from bench.datagen import HEADER
+from hub.cleaning import Cleaner
 from hub.config import load_config
-from hub.ingest.pipeline import run_connection
+from hub.ingest.commit import store_batch
+from hub.ingest.pipeline import mapping_digest, mapping_for, run_connection
+from hub.ingest.processor import StreamProcessor
 from hub.ingest.retry import retry_quarantined
 from hub.privacy import runtime
 from hub.privacy.keys import generate_kek
@@ -161,11 +165,6 @@ def test_suppressed_record_is_quarantined_not_stored(tmp_path):
 
 def test_suppression_found_after_records_were_processed_without_digests(tmp_path):
     """Batches handed to processing while the list was empty are checked at commit all the same."""
-    from hub.ingest.commit import store_batch
-    from hub.ingest.pipeline import mapping_digest, mapping_for
-    from hub.ingest.processor import StreamProcessor
-    from hub.cleaning import Cleaner
-
     config = load_config(make_config(tmp_path, [signup(1)]))
     store = Store.open(config.store_url)
     active = runtime.ensure_active(store.engine, config.privacy, config.base_dir)
@@ -174,7 +173,6 @@ def test_suppression_found_after_records_were_processed_without_digests(tmp_path
     good, bad = processor.process([{**signup(1, phone=PHONE), "_row": 1}], "2026-01-01T00:00:00+00:00",
                                   digests=False)
     assert good[0][4] is None and not bad
-    from datetime import UTC, datetime
     with store.transaction() as conn:
         suppress_record(conn, active.indexer, {"person": {"phones": [{"number": "+86" + PHONE}]}})
         stored = store_batch(conn, "expo", "signups", good, bad, 1, datetime.now(UTC))

@@ -123,6 +123,7 @@ def crash_inbox(tmp_path, url: str, *, target: int, seed: int) -> tuple[KillTall
     return tally, acked
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("target", [pytest.param(200, id="ci"), pytest.param(1000, id="long", marks=pytest.mark.slow)])
 def test_sigkill_server_keeps_every_acknowledged_event_once(tmp_path, store_url, capsys, monkeypatch, target):
     for key, value in SECRETS.items():

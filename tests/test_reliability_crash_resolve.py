@@ -136,6 +136,7 @@ def crash_resolve(tmp_path, url: str, reference_url: str, *, target: int, seed: 
     return tally
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("target", [pytest.param(200, id="ci"), pytest.param(1000, id="long", marks=pytest.mark.slow)])
 def test_sigkill_resolve_gives_the_profiles_of_a_clean_run(tmp_path, store_url, request, capsys, target):
     if store_url.startswith("sqlite"):

@@ -89,6 +89,7 @@ def crash_sync(tmp_path, url: str, *, target: int, seed: int) -> tuple[KillTally
         return tally, crm
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("target", [pytest.param(200, id="ci"), pytest.param(1000, id="long", marks=pytest.mark.slow)])
 def test_sigkill_sync_keeps_one_crm_record_per_profile(tmp_path, store_url, capsys, target):
     tally, _ = crash_sync(tmp_path, store_url, target=target, seed=target)

@@ -87,6 +87,7 @@ def test_custhub_run_reads_faker_users_into_canonical_records(faker_source, tmp_
 
     import yaml
 
+    from hub.store.records import open_canonical
     from tests.helpers import run_cli, table_rows
 
     cache = Path(os.environ.get("CUSTHUB_TEST_CACHE") or Path.home() / ".cache" / "custhub-tests")
@@ -103,8 +104,9 @@ def test_custhub_run_reads_faker_users_into_canonical_records(faker_source, tmp_
     (stored,), = table_rows(url, "SELECT count(*) FROM source_records WHERE connection = 'faker'")
     (quarantined,), = table_rows(url, "SELECT count(*) FROM quarantine WHERE connection = 'faker'")
     assert stored + quarantined == 50 and stored > 0
-    for (canonical,) in table_rows(url, "SELECT canonical FROM source_records LIMIT 5"):
-        record = json.loads(canonical)
+    for c, stream, pk, canonical in table_rows(url, "SELECT connection, stream, source_pk, canonical "
+                                                    "FROM source_records LIMIT 5"):
+        record = open_canonical(c, stream, pk, canonical)
         assert record["schema_version"] == "1.0"
         assert record["provenance"]["connection"] == "faker" and record["provenance"]["stream"] == "users"
         assert record["person"]["emails"][0]["address"]

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from hub.config import load_config
 from hub.server import build_app, server_settings
 from hub.store import Store
+from hub.store.records import open_canonical
 from tests.helpers import run_cli, table_rows
 from tests.webhook_support import (
     SECRETS,
@@ -67,8 +68,8 @@ def post_all(client: TestClient, suffix: str = "") -> None:
 
 
 def canonical(store_url: str, stream: str) -> list[dict]:
-    rows = table_rows(store_url, "SELECT stream, canonical FROM source_records ORDER BY id")
-    return [json.loads(record) for name, record in rows if name == stream]
+    rows = table_rows(store_url, "SELECT connection, stream, source_pk, canonical FROM source_records ORDER BY id")
+    return [open_canonical(c, name, pk, record) for c, name, pk, record in rows if name == stream]
 
 
 def last_ingest_read(store_url: str) -> int:

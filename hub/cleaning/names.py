@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 
 from hub.cleaning.scripts import is_han, script_of
@@ -50,7 +51,23 @@ class CleanedName:
 
 
 def clean_name(original: dict[str, Any]) -> CleanedName:
-    """Clean ``person.name`` (see the module docstring); ``original`` is not changed."""
+    """Clean ``person.name`` (see the module docstring); ``original`` is not changed.
+
+    Names repeat a lot (张伟 is common), and the result depends on the input only: a name made of
+    text parts is cleaned once per process and copied from then on.
+    """
+    if all(type(value) is str for value in original.values()):
+        cached = _clean_text_name(tuple(original.items()))
+        return CleanedName(copy_json(cached.name), cached.gender, list(cached.problems))
+    return _clean_name(original)
+
+
+@lru_cache(maxsize=1 << 14)  # bounded: about 10 MB at most
+def _clean_text_name(items: tuple[tuple[str, str], ...]) -> CleanedName:
+    return _clean_name(dict(items))
+
+
+def _clean_name(original: dict[str, Any]) -> CleanedName:
     name: dict[str, Any] = {}
     for key, value in original.items():
         if key == "raw":

@@ -166,16 +166,24 @@ def segments_page(request: Request, ctx: Ctx) -> Response:
 
 def segment_detail(request: Request, ctx: Ctx) -> Response:
     from hub import segments
+    from hub.segments.tables import segment_members
 
     name = request.path_params["name"]
-    page_no = max(0, int(request.query_params.get("page", "0") or 0))
+    after = request.query_params.get("after", "")
+    m = segment_members.c
+    # Paged by profile id along ix_segment_members_current (segment, until, profile_id): hub.segments.members
+    # orders by ``since``, which sorts every member of a large segment on each request.
+    query = select(m.profile_id, m.since).where(m.segment == name, m.until.is_(None)).order_by(m.profile_id).limit(50)
+    if after.isdigit():
+        query = query.where(m.profile_id > int(after))
     with ctx.console.store.reading() as conn:
         size = segments.sizes(conn).get(name)
-        members = segments.members(conn, name, limit=50, offset=page_no * 50)
+        members = [{"profile_id": pid, "since": since} for pid, since in conn.execute(query)]
     if size is None and name not in {s.name for s in ctx.console.config.segments.segments}:
         return render(request, "error.html", 404, user=ctx.user, message="No such segment.")
+    more = members[-1]["profile_id"] if len(members) == 50 else None
     return render(request, "segment.html", user=ctx.user, section="segments", name=name, size=size,
-                  members=members, page=page_no)
+                  members=members, more=more, first=not after)
 
 
 # ----------------------------------------------------------------------------- profiles and review

@@ -10,7 +10,8 @@ the one function every stored key goes through), ``features`` (what a record off
 (blocking, identifier links, scoring), ``graph`` (clustering with guards), ``assign`` (stable
 profile ids), ``golden`` (survivorship), ``storage`` (tables I/O), ``resolver`` (full and
 incremental runs), ``review`` (review queue and decisions), ``explain`` (profile show, unmerge),
-``export`` (links and profiles), ``seed`` (store canonical records directly).
+``export`` (links and profiles), ``seed`` (store canonical records directly), ``parallel`` (features
+and golden profiles of a large run on worker processes).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Feature extraction on worker processes, so that a large run uses every core.
+"""Feature extraction and golden profiles on worker processes, so that a large run uses every core.
 
-Reading, opening (decrypting) and parsing the canonical records and computing their blind indexes
-is most of a full run's work and needs nothing from other records. The main process splits the
+Reading, opening (decrypting) and parsing the canonical records and computing their blind indexes,
+and at the end building and sealing each profile's golden record, are most of a full run's work
+and need nothing from other records (or other profiles). The main process splits the
 records into id ranges; each spawned worker opens the store itself, activates the privacy layer in
 its initialiser (``activate``: key material is never pickled, a worker loads the KEK as its parent
 did, and the parent's ``ensure_active`` already made the keys) and
@@ -14,14 +15,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, func, select
 
 from hub.identity import keys, storage
 from hub.identity.features import Features, extract
+from hub.identity.golden import Member, build_golden
 from hub.identity.settings import IdentitySettings
 from hub.privacy.settings import PrivacySettings
 from hub.store.schema import source_records
@@ -95,16 +99,62 @@ def id_ranges(conn: Connection, size: int = RANGE) -> list[tuple[int, int]]:
     return [(start, min(start + size, hi + 1)) for start in range(lo, hi + 1, size)]
 
 
+class Pool:
+    """``workers()`` spawned processes for one full run: features first, golden profiles at the end."""
+
+    def __init__(self, conn: Connection, settings: IdentitySettings, privacy: PrivacySettings,
+                 base_dir: Path) -> None:
+        url = conn.engine.url.render_as_string(hide_password=False)
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers(), mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+            initargs=(url, settings, privacy, str(base_dir), keys.plaintext_mode(),
+                      hasattr(sys, "_called_from_test")))
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def features(self, conn: Connection) -> list[Features]:
+        """Features of every stored record, in id order."""
+        ranges = id_ranges(conn)
+        out: list[Features] = []
+        for part in self.executor.map(_extract_range, [r[0] for r in ranges], [r[1] for r in ranges]):
+            out.extend(from_tuple(t) for t in part)
+        return out
+
+    def golden(self, clusters: Sequence[tuple[int, Sequence[int]]]) -> Iterator[list[tuple[str, int]]]:
+        """Batches of (sealed golden JSON, profile id) for (profile id, member record ids) clusters."""
+        batches, batch, size = [], [], 0
+        for pid, members in clusters:
+            batch.append((pid, list(members)))
+            size += len(members)
+            if size >= GOLDEN_BATCH:
+                batches.append(batch)
+                batch, size = [], 0
+        if batch:
+            batches.append(batch)
+        yield from self.executor.map(_golden_batch, batches)
+
+
+GOLDEN_BATCH = 10_000  # member records per task
+
+
+def _golden_batch(clusters: list[tuple[int, list[int]]]) -> list[tuple[str, int]]:
+    assert _engine is not None and _settings is not None
+    with _engine.connect() as conn:
+        rows = {row[0]: row for row in storage.iter_records(conn, [r for _, c in clusters for r in c])}
+    out = []
+    for pid, members in clusters:
+        group = [Member(rid, c, s, pk, storage.open_canonical(c, s, pk, canonical))
+                 for rid, c, s, pk, _, canonical in (rows[r] for r in sorted(members))]
+        out.append((storage.seal_golden(pid, orjson.dumps(build_golden(group, _settings)).decode()), pid))
+    return out
+
+
 def extract_all(conn: Connection, settings: IdentitySettings, privacy: PrivacySettings,
                 base_dir: Path) -> list[Features]:
     """Features of every stored record, in id order, extracted by ``workers()`` spawned processes."""
-    url = conn.engine.url.render_as_string(hide_password=False)
-    ranges = id_ranges(conn)
-    out: list[Features] = []
-    with ProcessPoolExecutor(max_workers=workers(), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init, initargs=(url, settings, privacy, str(base_dir),
-                                                          keys.plaintext_mode(),
-                                                          hasattr(sys, "_called_from_test"))) as pool:
-        for part in pool.map(_extract_range, [r[0] for r in ranges], [r[1] for r in ranges]):
-            out.extend(from_tuple(t) for t in part)
-    return out
+    with Pool(conn, settings, privacy, base_dir) as pool:
+        return pool.features(conn)

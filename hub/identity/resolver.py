@@ -165,10 +165,16 @@ def _load_features(conn: Connection, ids: Sequence[int] | None, settings: Identi
 def _full(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer, *,
           retrain: bool, workers: tuple[PrivacySettings, Path] | None = None) -> None:
     summary.mode = "full"
-    if workers is not None:  # a large store: extract on every core
-        features = parallel.extract_all(conn, settings, *workers)
-    else:
-        features = _load_features(conn, None, settings)
+    if workers is None:
+        _full_run(conn, settings, summary, timer, retrain=retrain, pool=None)
+        return
+    with parallel.Pool(conn, settings, *workers) as pool:  # a large store: every core
+        _full_run(conn, settings, summary, timer, retrain=retrain, pool=pool)
+
+
+def _full_run(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer, *,
+              retrain: bool, pool: parallel.Pool | None) -> None:
+    features = pool.features(conn) if pool is not None else _load_features(conn, None, settings)
     timer.lap("load_and_keys")
     stats = key_stats(features)
     pairs = candidate_pairs(features, stats, settings.max_block_size)
@@ -182,7 +188,7 @@ def _full(conn: Connection, settings: IdentitySettings, summary: ResolveSummary,
     storage.replace_all_keys(conn, features)
     timer.lap("write_keys")
     _link_and_apply(conn, settings, features, summary, model, replace_all=True, stats=stats, pairs=pairs,
-                    timer=timer, comparer=comparer)
+                    timer=timer, comparer=comparer, pool=pool)
 
 
 def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer,
@@ -269,7 +275,8 @@ def _link_and_apply(conn: Connection, settings: IdentitySettings, features: list
                     summary: ResolveSummary, model: FSModel | None, *, replace_all: bool,
                     stats: dict | None = None, pairs=None, timer: _Timer | None = None,  # noqa: ANN001
                     total: int | None = None, pairs_with_first: int | None = None,
-                    stored: Sequence[tuple] = (), comparer: Comparer | None = None) -> None:
+                    stored: Sequence[tuple] = (), comparer: Comparer | None = None,
+                    pool: parallel.Pool | None = None) -> None:
     timer = timer or _Timer(summary)
     if stats is None:
         stats = storage.key_stats(conn, _digests(features))
@@ -283,15 +290,20 @@ def _link_and_apply(conn: Connection, settings: IdentitySettings, features: list
             if a in index and b in index]
     result = linker.link(to_idx(must), to_idx(cannot), pairs, stored=kept)
     timer.lap("link")
-    _apply(conn, settings, features, result, summary, replace_all=replace_all)
+    clusters = _apply(conn, settings, features, result, summary, replace_all=replace_all)
     timer.lap("write")
     failpoint("resolve.after_links")
-    _write_golden(conn, settings, None if replace_all else summary.touched_profiles)
+    if pool is not None:
+        for batch in pool.golden(clusters):
+            storage.write_golden(conn, batch, sealed=True)
+    else:
+        _write_golden(conn, settings, None if replace_all else summary.touched_profiles)
     timer.lap("golden")
 
 
 def _apply(conn: Connection, settings: IdentitySettings, features: list[Features], result: LinkResult,
-           summary: ResolveSummary, *, replace_all: bool) -> None:
+           summary: ResolveSummary, *, replace_all: bool) -> list[tuple[int, list[int]]]:
+    """Write members, profiles, links and review pairs; the (profile id, record ids) clusters."""
     now = datetime.now(UTC)
     record_ids = [f.record_id for f in features]
     groups: dict[int, list[int]] = {}
@@ -325,6 +337,7 @@ def _apply(conn: Connection, settings: IdentitySettings, features: list[Features
     summary.demoted.update(result.demoted)
     summary.refused.update(result.refused)
     summary.touched_profiles = assignment.cluster_ids
+    return list(zip(assignment.cluster_ids, clusters, strict=True))
 
 
 def _write_golden(conn: Connection, settings: IdentitySettings, profile_ids: Sequence[int] | None) -> None:

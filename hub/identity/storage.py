@@ -281,10 +281,10 @@ def iter_profile_members(conn: Connection, profile_ids: Sequence[int] | None) ->
         identity_members.join(source_records, s.id == m.record_id))
     queries: list[tuple[Any, dict]] = []
     if profile_ids is None:
-        queries.append((base.order_by(m.profile_id), {}))
+        queries.append((base.order_by(m.profile_id, m.record_id), {}))
     else:
         for part in chunks(sorted(profile_ids)):
-            queries.append((base.where(_id_in(conn, m.profile_id)).order_by(m.profile_id),
+            queries.append((base.where(_id_in(conn, m.profile_id)).order_by(m.profile_id, m.record_id),
                             {"ids": _ids_param(conn, part)}))
     for query, params in queries:
         current, members = None, []
@@ -299,9 +299,10 @@ def iter_profile_members(conn: Connection, profile_ids: Sequence[int] | None) ->
             yield current, members
 
 
-def write_golden(conn: Connection, rows: Sequence[tuple[str, int]]) -> None:
-    """Store golden JSON, sealed; ``rows`` are (golden JSON, profile id)."""
-    rows = [(seal_golden(pid, text), pid) for text, pid in rows]
+def write_golden(conn: Connection, rows: Sequence[tuple[str, int]], *, sealed: bool = False) -> None:
+    """Store golden JSON, sealed; ``rows`` are (golden JSON, profile id), or (``seal_golden``'s, id)."""
+    if not sealed:
+        rows = [(seal_golden(pid, text), pid) for text, pid in rows]
     for part in chunks(rows):
         update_rows(conn, identity_profiles, ("golden",), ("id",), part)
 

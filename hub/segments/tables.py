@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Index, Integer, String, Table
 
+from hub.identity.tables import identity_profiles
 from hub.store.schema import Id, metadata
 
 segment_members = Table(
@@ -33,5 +34,8 @@ segment_state = Table(
     Column("evaluated_at", DateTime(timezone=True), nullable=False),
     Column("size", Integer, nullable=False),
 )
+
+# Incremental evaluation finds the profiles changed since its watermark through this index.
+Index("ix_identity_profiles_updated", identity_profiles.c.updated_at)
 
 TABLES = (segment_members, segment_state)

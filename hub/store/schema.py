@@ -58,9 +58,9 @@ source_records = Table(
     Column("connection", String(200), nullable=False),
     Column("stream", String(200), nullable=False),
     Column("source_pk", String(500), nullable=False),
-    Column("record_hash", String(64), nullable=False),
-    Column("raw", Text, nullable=False),  # JSON of the record as the source sent it
-    Column("canonical", Text, nullable=False),  # JSON of the cleaned canonical record
+    Column("record_hash", String(64), nullable=False),  # keyed content hash (change detection)
+    Column("raw", Text, nullable=False),  # sealed JSON of the record as the source sent it
+    Column("canonical", Text, nullable=False),  # sealed JSON of the cleaned canonical record
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("run_id", Id, nullable=False),
@@ -74,9 +74,9 @@ quarantine = Table(
     Column("stream", String(200), nullable=False),
     Column("source_pk", String(500), nullable=False),
     Column("record_hash", String(64), nullable=False),
-    Column("stage", String(16), nullable=False),  # source | map | clean
+    Column("stage", String(16), nullable=False),  # source | map | clean | suppression
     Column("reasons", Text, nullable=False),  # JSON list of value-free reasons
-    Column("raw", Text, nullable=False),
+    Column("raw", Text, nullable=False),  # sealed JSON ("{}" for a suppressed record: not kept)
     Column("status", String(16), nullable=False),  # open | resolved
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

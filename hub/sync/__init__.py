@@ -8,7 +8,10 @@ Public API::
 
 Flow: ``planner`` diffs each profile's mapped payload against the link table into the outbox (one
 transaction); ``dispatcher`` sends pending rows in batches with ``retry`` and a ``breaker``, settling
-each batch (outbox, links, per-row results) in one transaction. See ``docs/sync.md``.
+each batch (outbox, links, per-row results) in one transaction. Privacy: ``consent`` gates profiles
+(purpose, separate cross-border and third-party consent), ``sealing`` seals outbox payloads, errors
+and reasons, ``erase`` removes a person from every destination (``erase_in_destinations``). See
+``docs/sync.md``.
 """
 
 from hub.sync import tables  # noqa: F401  (registers the tables on the shared metadata)

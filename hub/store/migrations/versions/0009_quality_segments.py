@@ -1,4 +1,5 @@
-"""Quality metrics over time and segment membership (hub/quality/tables.py, hub/segments/tables.py).
+"""Quality metrics over time and segment membership (hub/quality/tables.py, hub/segments/tables.py),
+and an index on identity_profiles.updated_at for incremental segment evaluation.
 
 Revision ID: 0009
 Revises: 0008
@@ -52,6 +53,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_segment_members_current", "segment_members", ["segment", "until", "profile_id"])
     op.create_index("ix_segment_members_profile", "segment_members", ["profile_id", "until"])
+    op.create_index("ix_identity_profiles_updated", "identity_profiles", ["updated_at"])
     op.create_table(
         "segment_state",
         sa.Column("segment", sa.String(100), primary_key=True),
@@ -65,6 +67,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("segment_state")
+    op.drop_index("ix_identity_profiles_updated", "identity_profiles")
     op.drop_table("segment_members")
     op.drop_table("quality_metrics")
     op.drop_table("quality_runs")
