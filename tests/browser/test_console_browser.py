@@ -3,12 +3,21 @@ search, accepting a review pair shows the merged profile; screenshots go to test
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from hub.console import with_console
 from hub.server import build_app, server_settings
 from tests.browser.support import serve_in_thread
-from tests.test_console_support import LI_NA_EMAIL, PASSWORD, console_config, profile_id_of, seeded_store
+from tests.test_console_support import (
+    LI_NA_EMAIL,
+    PASSWORD,
+    console_config,
+    profile_id_of,
+    seeded_store,
+    store_evaluation,
+)
 
 
 @pytest.fixture
@@ -85,3 +94,22 @@ def test_two_roles_see_different_masking_and_a_review_accept_shows_the_merge(bro
     assert marketing.locator("#review tbody tr[data-review]").count() == 0
     for page in (admin, marketing):
         page.context.close()
+
+
+def test_quality_charts_render_as_inline_svg(browser, artifacts, site):
+    url, store = site
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with store.transaction() as conn:
+        for i in range(8):
+            store_evaluation(conn, "crm_export", [("contacts", "completeness", "person.emails", 0.9 - 0.05 * i),
+                                                  ("contacts", "completeness", "person.phones", 0.5 + 0.03 * i),
+                                                  ("contacts", "validity", "*", 0.97),
+                                                  ("*", "freshness", "last_success_hours", 3.0 * i)],
+                             ["completeness of person.emails 0.55 < 0.60"] if i == 7 else [], start + timedelta(days=i))
+    page = log_in(browser, url, "aud")
+    page.goto(f"{url}/console/quality?connection=crm_export")
+    assert page.locator("svg.chart").count() == 3
+    assert page.locator("svg.chart polyline").count() == 4
+    assert "0.55 < 0.60" in page.locator("ul.reasons").inner_text()
+    page.screenshot(path=str(artifacts / "console-quality.png"), full_page=True)
+    page.context.close()
