@@ -20,7 +20,8 @@ from hub.ingest.commit import store_batch
 from hub.ingest.pipeline import mapping_digest, mapping_for, run_connection
 from hub.ingest.processor import StreamProcessor
 from hub.ingest.retry import retry_quarantined
-from hub.privacy import runtime
+from hub.privacy import keys, rewrap, runtime
+from hub.privacy.crypto import kid_of
 from hub.privacy.keys import generate_kek
 from hub.privacy.rewrap import plaintext_count, registered_targets
 from hub.privacy.suppression import suppress_record
@@ -234,3 +235,20 @@ def test_failpoints_kill_where_named(tmp_path, name):
     _, _, result = ingest(config_path)  # the rerun completes: every record once
     assert result.status == "succeeded"
     assert table_rows(url, "SELECT count(*) FROM source_records")[0][0] == 40
+
+
+def test_rewrap_reseals_ingested_columns_under_a_new_key(tmp_path):
+    config_path = make_config(tmp_path, [signup(1, name=NAME), signup(2, email="broken")])
+    config, store, _ = ingest(config_path)
+    with store.transaction() as conn:
+        new_kid = keys.rotate_data_key(conn, keys.load_kek())
+    active = runtime.activate(store.engine, config.privacy, config.base_dir)
+    for target in (records.RECORDS_TARGET, records.QUARANTINE_TARGET):
+        result = rewrap.rewrap(store.engine, active.cipher, target)
+        assert result.values_resealed == len(target.value_columns)
+    with store.reading() as conn:
+        row = conn.execute(select(source_records)).mappings().one()
+        bad = conn.execute(select(quarantine)).mappings().one()
+    assert kid_of(row["raw"]) == kid_of(row["canonical"]) == kid_of(bad["raw"]) == new_kid
+    assert records.open_canonical("expo", "signups", "1", row["canonical"])["person"]["name"]["full"] == NAME
+    assert records.open_quarantine_raw("expo", "signups", "2", bad["raw"])["邮箱"] == "broken"
