@@ -23,6 +23,8 @@ from hub import failpoints
 from tests.helpers import REPO
 
 KILLED = "killed"
+# Kill points per flow and backend in CI (``pytest``); the ``slow`` variants run 1,000.
+CI_KILLS = int(os.environ.get("CUSTHUB_CRASH_KILLS", "200"))
 
 
 def _arm(spec: str | None) -> None:

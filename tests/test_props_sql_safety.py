@@ -15,7 +15,7 @@ import contextlib
 import io
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import copy_example, run_cli, table_rows
@@ -68,6 +68,11 @@ def assert_intact(url: str, counts: dict) -> None:
     assert {t: table_rows(url, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES} == counts  # noqa: S608
 
 
+def assume_bindable(url: str, value: str) -> None:
+    """PostgreSQL text cannot hold NUL: those values are the subject of the xfail test below."""
+    assume(not (url.startswith("postgresql") and "\x00" in value))
+
+
 FILTERS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                           HealthCheck.too_slow])
 
@@ -76,7 +81,8 @@ FILTERS = settings(max_examples=15, deadline=None, suppress_health_check=[Health
 @given(value=NASTY)
 def test_quarantine_list_connection_filter_is_literal(populated, value):
     config, url, counts = populated
-    code, out = cli("--config", config, "quarantine", "list", value, "--status", "all", "--limit", "500")
+    assume_bindable(url, value)
+    code, out = cli("--config", config, "quarantine", "list", "--status", "all", "--limit", "500", "--", value)
     assert code == 0, out
     assert "internal error" not in out
     real = {c for c, in table_rows(url, "SELECT DISTINCT connection FROM quarantine")}
@@ -90,6 +96,7 @@ def test_quarantine_list_connection_filter_is_literal(populated, value):
 @given(value=NASTY)
 def test_whitelisted_options_refuse_cleanly(populated, value):
     config, url, counts = populated
+    assume_bindable(url, value)
     code, out = cli("--config", config, "quarantine", "list", "--status", value)
     assert code != 70, out  # refused as a config error, never an internal error
     assert code != 0 or value in ("open", "resolved", "all")
@@ -102,6 +109,7 @@ def test_whitelisted_options_refuse_cleanly(populated, value):
 @given(value=NASTY, option=st.sampled_from(["--actor", "--subject", "--action", "--since", "--until"]))
 def test_audit_show_filters_are_bound(populated, value, option):
     config, url, counts = populated
+    assume_bindable(url, value)
     code, out = cli("--config", config, "audit", "show", option, value)
     assert code != 70 and "internal error" not in out, out
     if option in ("--actor", "--subject", "--action"):
@@ -113,6 +121,7 @@ def test_audit_show_filters_are_bound(populated, value, option):
 @given(value=NASTY)
 def test_export_purpose_is_checked(populated, value, tmp_path_factory):
     config, url, counts = populated
+    assume_bindable(url, value)
     target = tmp_path_factory.mktemp("x") / "out.jsonl"
     code, out = cli("--config", config, "export", "profiles", "--purpose", value, "-o", str(target))
     assert code != 70, out
@@ -126,6 +135,19 @@ def test_a_value_of_the_wrong_type_is_a_usage_error(populated):
     for args in (["runs", "show", "1' OR '1'='1"], ["quarantine", "list", "--limit", "%"]):
         code, out = cli("--config", config, *args)
         assert code == 2 and "internal error" not in out, out  # click's usage-error exit code
+    assert_intact(url, counts)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: on PostgreSQL a NUL in a filter value (review list --status, "
+                   "audit show --actor, quarantine list CONNECTION) raises psycopg DataError: internal error, exit 70")
+def test_nul_in_a_filter_is_a_clear_error_on_postgresql(populated):
+    config, url, counts = populated
+    if not url.startswith("postgresql"):
+        pytest.xfail("SQLite binds NUL fine; the bug is PostgreSQL's")
+    for args in (["review", "list", "--status", "a\x00b"], ["audit", "show", "--actor", "a\x00"],
+                 ["quarantine", "list", "--", "a\x00"]):
+        code, out = cli("--config", config, *args)
+        assert code != 70 and "internal error" not in out, (args, out)
     assert_intact(url, counts)
 
 

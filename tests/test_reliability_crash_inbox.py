@@ -25,7 +25,7 @@ from hub.cli.common import open_store
 from hub.config import load_config
 from hub.server import build_app, server_settings
 from tests.helpers import table_rows
-from tests.reliability_support import KILLED, KillTally, backend_of, kill, report, spawn
+from tests.reliability_support import CI_KILLS, KILLED, KillTally, backend_of, kill, report, spawn
 from tests.test_server_crash import Event
 from tests.webhook_support import SECRETS, write_config
 
@@ -124,7 +124,8 @@ def crash_inbox(tmp_path, url: str, *, target: int, seed: int) -> tuple[KillTall
 
 
 @pytest.mark.crash
-@pytest.mark.parametrize("target", [pytest.param(200, id="ci"), pytest.param(1000, id="long", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("target", [pytest.param(CI_KILLS, id="ci"),
+                                    pytest.param(1000, id="long", marks=pytest.mark.slow)])
 def test_sigkill_server_keeps_every_acknowledged_event_once(tmp_path, store_url, capsys, monkeypatch, target):
     for key, value in SECRETS.items():
         monkeypatch.setenv(key, value)

@@ -20,7 +20,7 @@ from hub.cli.common import open_store
 from hub.config import load_config
 from hub.ingest.pipeline import run_connection
 from tests.helpers import table_rows
-from tests.reliability_support import KILLED, KillTally, available_failpoints, backend_of, fork_call, report
+from tests.reliability_support import CI_KILLS, KILLED, KillTally, available_failpoints, backend_of, fork_call, report
 
 ROWS, BAD_EVERY, BATCH = 400, 50, 20
 FAILPOINTS = ("ingest.mid_batch", "ingest.before_commit", "ingest.after_commit")
@@ -111,8 +111,9 @@ def crash_episodes(tmp_path, url: str, *, target: int, seed: int, max_episodes: 
 
 
 @pytest.mark.crash
-@pytest.mark.parametrize("target", [pytest.param(200, id="ci"), pytest.param(1000, id="long", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("target", [pytest.param(CI_KILLS, id="ci"),
+                                    pytest.param(1000, id="long", marks=pytest.mark.slow)])
 def test_sigkill_ingest_stores_every_row_once(tmp_path, store_url, capsys, target):
-    tally = crash_episodes(tmp_path, store_url, target=target, seed=target, max_episodes=target // 3)
+    tally = crash_episodes(tmp_path, store_url, target=target, seed=target, max_episodes=max(20, target // 3))
     report(capsys, tally)
     assert tally.kills >= target

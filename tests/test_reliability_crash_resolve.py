@@ -22,7 +22,7 @@ from hub.identity.storage import open_golden
 from hub.privacy.runtime import ensure_active
 from hub.privacy.settings import PrivacySettings
 from hub.store import Store
-from tests.reliability_support import KILLED, KillTally, available_failpoints, backend_of, fork_call, report
+from tests.reliability_support import CI_KILLS, KILLED, KillTally, available_failpoints, backend_of, fork_call, report
 
 FAILPOINTS = ("resolve.after_links", "resolve.before_commit", "resolve.after_commit")
 CHUNK = 40
@@ -137,7 +137,8 @@ def crash_resolve(tmp_path, url: str, reference_url: str, *, target: int, seed: 
 
 
 @pytest.mark.crash
-@pytest.mark.parametrize("target", [pytest.param(200, id="ci"), pytest.param(1000, id="long", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("target", [pytest.param(CI_KILLS, id="ci"),
+                                    pytest.param(1000, id="long", marks=pytest.mark.slow)])
 def test_sigkill_resolve_gives_the_profiles_of_a_clean_run(tmp_path, store_url, request, capsys, target):
     if store_url.startswith("sqlite"):
         reference = f"sqlite:///{tmp_path / 'reference.db'}"

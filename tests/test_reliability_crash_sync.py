@@ -18,7 +18,7 @@ from hub.cli.common import open_store as open_cli_store
 from hub.config import load_config
 from hub.sync.runner import sync_destination
 from hub.sync.testing import FakeZoho, person, seed_profiles, update_profile
-from tests.reliability_support import KILLED, KillTally, available_failpoints, backend_of, fork_call, report
+from tests.reliability_support import CI_KILLS, KILLED, KillTally, available_failpoints, backend_of, fork_call, report
 from tests.sync_support import make_config
 
 MAP = {"name": "out_zoho", "key": "Custhub_Id", "fields": {"Last_Name": "person.name.family",
@@ -90,7 +90,8 @@ def crash_sync(tmp_path, url: str, *, target: int, seed: int) -> tuple[KillTally
 
 
 @pytest.mark.crash
-@pytest.mark.parametrize("target", [pytest.param(200, id="ci"), pytest.param(1000, id="long", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("target", [pytest.param(CI_KILLS, id="ci"),
+                                    pytest.param(1000, id="long", marks=pytest.mark.slow)])
 def test_sigkill_sync_keeps_one_crm_record_per_profile(tmp_path, store_url, capsys, target):
     tally, _ = crash_sync(tmp_path, store_url, target=target, seed=target)
     report(capsys, tally)

@@ -1,4 +1,4 @@
-"""Identity tables (created by migration 0002).
+"""Identity tables (created by migration 0002; migration 0007 adds an index for finding pending records).
 
 Edges are the source of truth, profiles are derived: ``identity_links`` holds every accepted
 link with its evidence, ``identity_members`` which profile each source record belongs to,
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Float, Index, Integer, String, Table, Text
 
-from hub.store.schema import Id, metadata
+from hub.store.schema import Id, metadata, source_records
 
 identity_profiles = Table(
     "identity_profiles", metadata,
@@ -79,6 +79,10 @@ identity_decisions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_identity_decisions_a", identity_decisions.c.record_a)
+
+# Finding new and changed records reads (id, record_hash) of every source record: from this narrow
+# index rather than from the table, whose rows hold the sealed records (migration 0007).
+Index("ix_source_records_resolve", source_records.c.id, source_records.c.record_hash)
 
 identity_state = Table(
     "identity_state", metadata,  # the learned model and other resolver state, by name
