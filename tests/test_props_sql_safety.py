@@ -128,8 +128,6 @@ def test_export_purpose_is_checked(populated, value, tmp_path_factory):
     assert_intact(url, counts)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in hub/cli/__init__.py: typer 0.29 vendors click (typer._click), so "
-                   "`except click.ClickException` misses usage errors and a bad value is an internal error, exit 70")
 def test_a_value_of_the_wrong_type_is_a_usage_error(populated):
     config, url, counts = populated
     for args in (["runs", "show", "1' OR '1'='1"], ["quarantine", "list", "--limit", "%"]):
