@@ -54,3 +54,28 @@ def test_explicit_kek_reference_is_used_for_a_new_store(store, tmp_path, monkeyp
     rt = runtime.ensure_active(store.engine, PrivacySettings(kek={"$env": "MY_KEK"}), tmp_path)
     assert not (tmp_path / ".custhub").exists()
     assert rt.keyring.active_kid == 1
+
+
+def test_sqlite_store_zeroes_freed_pages(tmp_path):
+    """An erased value leaves no bytes in the file once the WAL is checkpointed.
+
+    The store sets secure_delete itself: Debian's SQLite has it on by default, other builds do not.
+    """
+    from sqlalchemy import text
+
+    db = tmp_path / "erase.db"
+    s = Store.open(f"sqlite:///{db}")
+    sentinel = "欧阳娜娜-13912345678-sentinel"
+    with s.transaction() as conn:
+        conn.execute(text("CREATE TABLE scratch (id INTEGER PRIMARY KEY, v TEXT)"))
+        conn.execute(text("INSERT INTO scratch (v) VALUES (:v)"), {"v": sentinel * 20})
+    with s.transaction() as conn:
+        conn.execute(text("DELETE FROM scratch"))
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    s.close()
+    import sqlite3
+
+    with sqlite3.connect(db) as raw:  # fold the WAL into the file, as a checkpoint eventually does
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert sentinel.encode() not in db.read_bytes()

@@ -321,3 +321,13 @@ def test_the_public_api_is_deliberate():
 
     assert {d.name for d in DESTINATIONS} == {"file", "sql", "zoho", "hubspot", "fxiaoke"}
     assert all(isinstance(d, DestinationConnector) for d in DESTINATIONS)
+
+
+def test_file_destination_on_a_directory_is_a_clear_one_line_error(tmp_path):
+    from connectors.destinations.files import FileWriter
+    from hub.errors import ConnectorError
+
+    target = tmp_path / "out.csv"
+    target.mkdir()
+    with pytest.raises(ConnectorError, match=r"file destination cannot read .*out\.csv \(IsADirectoryError"):
+        FileWriter({"path": str(target)}, "custhub_id")

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from connectors.destinations.common import PRIVACY_PROPS, not_present
+from hub.errors import ConnectorError
 from hub.sync.destination import OutRow, RowResult
 
 SPEC = {"type": "object", "additionalProperties": False, "required": ["path"], "properties": {
@@ -49,10 +50,17 @@ class FileWriter:
     def _load(self) -> dict[str, dict[str, Any]]:
         if not self.path.exists():
             return {}
-        with self.path.open(encoding="utf-8", newline="") as fh:
-            if self.format == "csv":
-                return {row[self.key]: row for row in csv.DictReader(fh)}
-            return {row[self.key]: row for row in map(orjson.loads, filter(str.strip, fh))}
+        try:
+            with self.path.open(encoding="utf-8", newline="") as fh:
+                if self.format == "csv":
+                    return {row[self.key]: row for row in csv.DictReader(fh)}
+                return {row[self.key]: row for row in map(orjson.loads, filter(str.strip, fh))}
+        except OSError as exc:
+            raise self._unusable("read", exc) from None
+
+    def _unusable(self, verb: str, exc: OSError) -> ConnectorError:
+        return ConnectorError(f"file destination cannot {verb} {self.path} ({type(exc).__name__}: {exc.strerror}; "
+                              "check destinations.<name>.config.path names a writable file)")
 
     def write(self, rows: list[OutRow]) -> list[RowResult]:
         results = []
@@ -73,6 +81,12 @@ class FileWriter:
         return results
 
     def _save(self) -> None:
+        try:
+            self._write_file()
+        except OSError as exc:
+            raise self._unusable("write", exc) from None
+
+    def _write_file(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("w", encoding="utf-8", newline="") as fh:

@@ -24,6 +24,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA wal_autocheckpoint=16384",  # pages (64 MB): fewer, larger checkpoints during bulk ingest
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=30000",
+    # Freed pages are zeroed: an erased person or a row re-sealed by `custhub keys encrypt-plaintext`
+    # leaves no old bytes behind in the file.
+    "PRAGMA secure_delete=ON",
 )
 
 
