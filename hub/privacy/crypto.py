@@ -17,6 +17,7 @@ import os
 import re
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -30,8 +31,27 @@ _SEP = "\x1f"
 
 def location_aad(table: str, column: str, row_key: Any) -> bytes:
     """The AAD for the value of ``column`` in row ``row_key`` of ``table``."""
-    key = json.dumps(row_key, ensure_ascii=False, separators=(",", ":"), default=str)
+    if type(row_key) in (list, int, str) and _plain_key(row_key):
+        # orjson writes these exactly as json.dumps(ensure_ascii=False, compact) does, ~10x faster
+        key = orjson.dumps(row_key).decode()
+    else:
+        key = json.dumps(row_key, ensure_ascii=False, separators=(",", ":"), default=str)
     return _SEP.join(("custhub", table, column, key)).encode("utf-8")
+
+
+def _plain_key(row_key: Any) -> bool:
+    if isinstance(row_key, list):
+        return all(type(part) in (int, str) for part in row_key)
+    return True
+
+
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
+def _b64decode(data: str) -> bytes:
+    """Strict base64url without padding (any other character is an error, never skipped)."""
+    raw = data.encode("ascii").translate(_FROM_URLSAFE)
+    return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4), strict_mode=True)
 
 
 def is_ciphertext(value: Any) -> bool:
@@ -76,13 +96,13 @@ class FieldCipher:
 
     def decrypt(self, token: str, aad: bytes, *, where: str = "a field") -> str:
         """The plaintext of ``token``; ``where`` (e.g. ``source_records.raw``) only labels errors."""
-        match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
-        if match is None:
+        parts = token.split(".", 2) if isinstance(token, str) else ()
+        if len(parts) != 3 or parts[0] != FORMAT or not (parts[1].isascii() and parts[1].isdigit()) \
+                or len(parts[1]) > 9:
             raise CiphertextError(f"{where}: not a custhub ciphertext")
-        kid = int(match.group(1))
-        data = match.group(2)
+        kid = int(parts[1])
         try:
-            blob = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+            blob = _b64decode(parts[2])
         except (binascii.Error, ValueError):
             raise CiphertextError(f"{where}: ciphertext is damaged (bad encoding)") from None
         if len(blob) < 12 + 16:

@@ -14,8 +14,10 @@ from typing import Any
 
 import orjson
 
-from hub.privacy.crypto import is_ciphertext
+from hub.privacy.crypto import FORMAT, is_ciphertext
 from hub.privacy.runtime import current
+
+_PREFIX = f"{FORMAT}."
 
 
 def seal_text(table: str, column: str, row_key: Any, text: str) -> str:
@@ -35,7 +37,8 @@ def seal_json(table: str, column: str, row_key: Any, value: Any) -> str:
 
 
 def open_json(table: str, column: str, row_key: Any, stored: str | bytes) -> Any:
-    if isinstance(stored, str) and is_ciphertext(stored):
+    # JSON text never starts with "ch1." (a full is_ciphertext check scans the whole token)
+    if isinstance(stored, str) and stored.startswith(_PREFIX):
         return orjson.loads(current().open(table, column, row_key, stored))
     return orjson.loads(stored)
 
