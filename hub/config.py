@@ -8,6 +8,7 @@ connections lack credentials without failing the whole file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -152,6 +153,15 @@ def read_yaml(path: Path) -> Any:
                           fix="check indentation and quoting") from None
 
 
+def _privacy(raw: Any, path: Path) -> PrivacySettings:
+    settings = parse_privacy(raw)
+    if path.resolve() == paths.example_config().resolve():
+        # The bundled example keeps its store in the working directory: its generated KEK goes there
+        # too, never into the installed package.
+        settings = dataclasses.replace(settings, auto_kek_dir=str(Path.cwd()))
+    return settings
+
+
 def parse_config(raw: Any, path: Path) -> Config:
     file = str(path)
     if not isinstance(raw, dict):
@@ -175,7 +185,7 @@ def parse_config(raw: Any, path: Path) -> Config:
         mappings_dirs=(*dirs, paths.bundled_dir("mappings")),
         connections=connections, destinations=destinations,
         identity=parse_identity(raw.get("identity"), file=file),
-        privacy=parse_privacy(raw.get("privacy")),
+        privacy=_privacy(raw.get("privacy"), path),
         section_digests=section_digests(raw), console=raw.get("console") or {},
         quality=parse_quality(raw.get("quality"), file=file, connections=connections),
         segments=parse_segments(raw.get("segments"), file=file))

@@ -79,3 +79,21 @@ def test_sqlite_store_zeroes_freed_pages(tmp_path):
     with sqlite3.connect(db) as raw:  # fold the WAL into the file, as a checkpoint eventually does
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert sentinel.encode() not in db.read_bytes()
+
+
+def test_bundled_example_keeps_its_generated_kek_in_the_working_directory(tmp_path, monkeypatch):
+    from hub.config import load_config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CUSTHUB_KEK", raising=False)
+    cfg = load_config()  # no ./custhub.yaml here: the bundled example
+    assert runtime.auto_kek_path(cfg.privacy, cfg.base_dir) == tmp_path / ".custhub" / "kek"
+    own = tmp_path / "custhub.yaml"
+    own.write_text((cfg.file).read_text("utf-8"), "utf-8")
+    mine = load_config(own)
+    assert runtime.auto_kek_path(mine.privacy, mine.base_dir) == tmp_path / ".custhub" / "kek"
+    other = tmp_path / "etc" / "custhub.yaml"
+    other.parent.mkdir()
+    other.write_text(own.read_text("utf-8"), "utf-8")
+    theirs = load_config(other)
+    assert runtime.auto_kek_path(theirs.privacy, theirs.base_dir) == other.parent / ".custhub" / "kek"

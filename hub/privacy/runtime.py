@@ -68,12 +68,16 @@ class PrivacyRuntime:
         return hashlib.blake2b(data, key=self.hash_key, digest_size=16).hexdigest()
 
 
+def auto_kek_path(settings: PrivacySettings, base_dir: Path) -> Path:
+    return Path(settings.auto_kek_dir or base_dir) / AUTO_KEK_FILE
+
+
 def kek_from_settings(settings: PrivacySettings, base_dir: Path) -> Kek:
     ref = settings.kek
     if ref is None:  # auto
         if os.environ.get(DEFAULT_KEK_ENV):
             return load_kek(env=DEFAULT_KEK_ENV)
-        path = Path(base_dir) / AUTO_KEK_FILE
+        path = auto_kek_path(settings, base_dir)
         if not path.exists():
             raise KeyMaterialError(f"the key-encryption key is missing: {DEFAULT_KEK_ENV} is not set and the key "
                                    f"file {path} does not exist (set {DEFAULT_KEK_ENV} or restore the key file; "
@@ -161,7 +165,7 @@ def ensure_active(engine: Engine, settings: PrivacySettings, base_dir: Path) -> 
 def _kek_for_new_store(settings: PrivacySettings, base_dir: Path) -> Kek:
     if settings.kek is not None or os.environ.get(DEFAULT_KEK_ENV):
         return kek_from_settings(settings, base_dir)
-    path = Path(base_dir) / AUTO_KEK_FILE
+    path = auto_kek_path(settings, base_dir)
     if path.exists():
         return load_kek(file=path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,7 @@ class PrivacySettings:
     # None: "auto" - $CUSTHUB_KEK when set, else the key file .custhub/kek beside the config,
     # created on first use of an empty store (hub.privacy.runtime.ensure_active).
     kek: dict[str, str] | None = None
+    auto_kek_dir: str | None = None  # where the auto KEK file lives when not beside the config
     roles: dict[str, Role] = field(default_factory=lambda: dict(DEFAULT_ROLES))
     consent: ConsentPolicy = DEFAULT_POLICY
     controller: dict[str, str] = field(default_factory=dict)
