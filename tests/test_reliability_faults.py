@@ -30,9 +30,7 @@ from tests.sync_support import make_config
 MAP = {"name": "out_zoho", "key": "Custhub_Id", "fields": {"Last_Name": "person.name.family",
                                                           "Email": "person.emails[0].address"}}
 APPLIED_FAULTS = ("late", "drop_after_apply", "truncated_after_apply", "invalid_after_apply")
-# a truncated body raises requests' ChunkedEncodingError out of the Zoho writer (a bug, see the xfail below),
-# so the mixed run leaves it out until that is fixed
-FAULTS = ("429", "500", "503", "slow", "late", "drop_after_apply", "invalid_after_apply")
+FAULTS = ("429", "500", "503", "slow", "late", "drop_after_apply", "truncated_after_apply", "invalid_after_apply")
 FAST = RetryPolicy(attempts=4, max_inline_wait=5, jitter=0.0, backoff=lambda state: 0.01)
 
 
@@ -159,12 +157,7 @@ def test_every_fault_kind_ends_with_one_record_per_profile(tmp_path, store_url):
         store.close()
 
 
-@pytest.mark.parametrize("fault", [
-    "late", "drop_after_apply", "invalid_after_apply",
-    pytest.param("truncated_after_apply", marks=pytest.mark.xfail(strict=True, reason=(
-        "bug in connectors/destinations/common.py http(): a truncated body raises "
-        "requests.exceptions.ChunkedEncodingError, which is neither Timeout nor ConnectionError, so it "
-        "escapes as an internal error instead of UnknownOutcome")))])
+@pytest.mark.parametrize("fault", ["late", "drop_after_apply", "invalid_after_apply", "truncated_after_apply"])
 def test_an_applied_write_with_a_lost_answer_is_not_a_rejection(tmp_path, fault):
     """The CRM applied the batch but the answer was lost or unreadable: custhub must treat the outcome as
     unknown (resend, the upsert keeps one record), never as a content rejection of the rows."""

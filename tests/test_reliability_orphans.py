@@ -3,7 +3,7 @@
 With ``ingest.workers > 1`` the run starts a spawned ProcessPoolExecutor (hub/ingest/workers.py). When the
 run is killed with SIGKILL, its workers are re-parented to init and keep waiting on their task queue,
 holding memory and the parent's stdout/stderr pipes (a caller waiting for EOF on those pipes hangs).
-Found by the crash suite; this test fails until the workers notice their parent's death.
+Found by the crash suite; each worker now watches its parent and exits when it is gone.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ def workers_of(marker: str) -> list[int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.xfail(strict=True, reason="bug: hub/ingest/workers.py pool workers outlive a SIGKILLed run")
 def test_killed_run_leaves_no_worker_processes(tmp_path):
     write_csv(tmp_path / "signups.csv", 60_000)
     url = f"sqlite:///{tmp_path / 'store.db'}"

@@ -38,6 +38,9 @@ def http(session: requests.Session, method: str, url: str, *, timeout: float, **
         response = session.request(method, url, timeout=timeout, **kwargs)
     except (requests.Timeout, requests.ConnectionError) as exc:
         raise UnknownOutcome(f"{method} {_path(url)}: no answer ({type(exc).__name__})") from None
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+        # the answer broke off mid-body: the CRM may have applied the write
+        raise UnknownOutcome(f"{method} {_path(url)}: answer cut off ({type(exc).__name__})") from None
     if response.status_code >= 500:
         raise Transient(f"{method} {_path(url)}: HTTP {response.status_code}",
                         retry_after=parse_retry_after(response.headers.get("Retry-After")))

@@ -70,6 +70,10 @@ app.add_typer(segments_cmd.app, name="segments")
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    if any("\x00" in arg for arg in args):  # an exec'd argv cannot hold NUL; PostgreSQL text cannot either
+        err_console.print("[red]error:[/red] an argument contains a NUL character (remove it)", highlight=False)
+        sys.exit(2)
     try:
         code = app(args=argv, prog_name="custhub", standalone_mode=False)
     except (click.ClickException, TyperClickException) as exc:  # typer >= 0.29 has its own click exceptions

@@ -9,7 +9,10 @@ rebuilding its stream processors from plain settings.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 from hub.cleaning import Cleaner
 from hub.ingest.processor import StreamProcessor
 from hub.mapping import load_mapping
-from hub.privacy.runtime import ensure_active
+from hub.privacy.runtime import activate
 from hub.privacy.settings import PrivacySettings
 from hub.store.engine import create_store_engine
 from hub.store.records import BadRecord, GoodRecord
@@ -51,14 +54,28 @@ class ProcessorSettings:
 _processors: dict[str, StreamProcessor] = {}
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """A killed run (even by SIGKILL) must not leave its workers waiting on a queue nobody feeds."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="custhub-parent-watch", daemon=True).start()
+
+
 def _init_worker(settings: list[ProcessorSettings], in_tests: bool, store_url: str,
-                 privacy: PrivacySettings, base_dir: str) -> None:
+                 privacy: PrivacySettings, base_dir: str, parent_pid: int) -> None:
+    _exit_with_parent(parent_pid)
     if in_tests:
         sys._called_from_test = True  # type: ignore[attr-defined]  # same plugins as the parent
     # The worker seals: it loads the store's keys itself (the KEK from the same env var or key file).
+    # The parent has already created them; activate only reads (ensure_active would take SQLite's
+    # write lock, which the parent may hold).
     engine = create_store_engine(store_url)
     try:
-        ensure_active(engine, privacy, Path(base_dir))
+        activate(engine, privacy, Path(base_dir))
     finally:
         engine.dispose()
     for item in settings:
@@ -79,7 +96,7 @@ class WorkerPool:
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
             initargs=([ProcessorSettings.of(p) for p in processors], hasattr(sys, "_called_from_test"),
-                      store_url, privacy, str(base_dir)))
+                      store_url, privacy, str(base_dir), os.getpid()))
 
     def submit(self, stream: str, batch: list[dict[str, Any]], read_at: str, digests: bool):  # noqa: ANN201
         return self.executor.submit(_process, stream, batch, read_at, digests)
