@@ -405,3 +405,11 @@ def test_email_fast_path_agrees_with_email_validator(text: str) -> None:
     except EmailNotValidError:
         expected = None
     assert normalize_email(candidate)[0] == expected
+
+
+def test_a_number_longer_than_e164_allows_is_not_a_phone():
+    """Found by the property test: phonenumbers accepts a 16-digit German number."""
+    from hub.cleaning.phones import to_e164
+
+    assert to_e164("+4920100000000000", "CN") is None
+    assert to_e164("+49 30 12345678", "CN") == "+493012345678"

@@ -45,7 +45,10 @@ def to_e164(text: str, region: str) -> str | None:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.format_number(number, _E164)
+    e164 = phonenumbers.format_number(number, _E164)
+    # E.164 allows at most 15 digits; phonenumbers accepts a few longer national patterns (e.g. DE
+    # "20100000000000"), which no CRM would take as a phone.
+    return e164 if len(e164) <= 16 else None
 
 
 def invalid_phone(region: str) -> str:
