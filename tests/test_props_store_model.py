@@ -7,7 +7,7 @@ with ``custhub review accept``), unmerge (``custhub profiles unmerge``), erase (
 Invariants after every step: each (connection, stream, pk) is stored at most once and holds the model's
 latest version; nothing the model holds is missing; an erased person's rows are gone and a replay brings
 them back only as quarantine rows with reason ``suppressed``; after resolve every stored record is in
-exactly one active profile; the file destination holds one line per synced profile and none of an
+exactly one active profile; the file destination (mirror mode) holds one line per synced profile and none of an
 erased one. ``pytest -m slow tests/test_props_store_model.py`` runs more and longer examples.
 """
 
@@ -376,3 +376,18 @@ TestStoreModel.settings = settings(max_examples=12, stateful_step_count=15,
 @pytest.mark.slow
 class TestStoreModelLong(StoreModel.TestCase):
     settings = settings(max_examples=60, stateful_step_count=30, **SETTINGS)
+
+
+def test_erase_by_email_finds_a_person_whose_address_is_no_match_key():
+    model = StoreModel()
+    try:
+        row = csv_row(0, 0, 0)
+        row[3] = "kefu@smallbiz.cn"  # a real person's only address, but a blocked match key
+        model._write_batch([row])
+        assert model._ingest() == "succeeded"
+        assert run_cli("--config", str(model.config_file), "resolve") == 0
+        assert run_cli("--config", str(model.config_file), "privacy", "erase", "--email", "kefu@smallbiz.cn",
+                       "--as-role", "dpo", "--yes") == 0
+        assert pk_of(0, 0) not in model._stored(), "the erased person's record is still stored"
+    finally:
+        model.teardown()

@@ -164,10 +164,6 @@ def test_a_corrupt_page_loses_nothing_over_reruns(tmp_path, fault):
     assert_exactly_once(path, api)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: connectors/typeform_api/api.py TypeformApi.page() reads a 200 answer whose body is truncated or "
-    "not JSON (json_body -> None) as an empty page, i.e. the end of the form: the run reports `succeeded` "
-    "and saves the pass as finished instead of failing the stream transiently"))
 @pytest.mark.parametrize("fault", CORRUPT)
 def test_a_corrupt_page_is_a_transient_failure_not_the_end_of_the_data(tmp_path, fault):
     path, api = write_config(tmp_path), FaultyTypeform()

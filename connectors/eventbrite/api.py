@@ -33,7 +33,7 @@ import requests
 
 from hub.errors import ConfigError, ConnectorError, CusthubError
 from hub.sources.api_source import StreamDef, read_partitions
-from hub.sources.http import ApiClient, RateLimited, Transient, json_body, parse_retry_after
+from hub.sources.http import ApiClient, RateLimited, Transient, json_body, page_body, parse_retry_after
 
 VENDOR = "Eventbrite"
 DEFAULT_API = "https://www.eventbriteapi.com/v3"
@@ -76,8 +76,7 @@ class EventbriteApi:
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, event_id: str | None = None) -> dict[str, Any]:
         response = self.client.send("GET", self.base + path, params=dict(params or {}), headers=self.headers,
                                     classify=lambda r: _classify(r, path, event_id))
-        body = json_body(response)
-        return body if isinstance(body, dict) else {}
+        return page_body(response, VENDOR)
 
     def check(self) -> None:
         self.get("/users/me/")  # a wrong token fails here

@@ -33,7 +33,7 @@ import requests
 
 from hub.errors import ConfigError, ConnectorError
 from hub.sources.api_source import StreamDef, read_partitions
-from hub.sources.http import ApiClient, QuotaExhausted, RateLimited, Transient, json_body, parse_retry_after
+from hub.sources.http import ApiClient, QuotaExhausted, RateLimited, Transient, json_body, page_body, parse_retry_after
 
 VENDOR = "Jotform"
 HOSTS = {"us": "https://api.jotform.com", "eu": "https://eu-api.jotform.com", "hipaa": "https://hipaa-api.jotform.com"}
@@ -80,8 +80,7 @@ class JotformApi:
             params["filter"] = json.dumps({"created_at:gt": since})
         response = self.client.send("GET", f"{self.base}/form/{form_id}/submissions", params=params,
                                     headers=self.headers, classify=lambda r: _classify(r, form_id))
-        body = json_body(response)
-        body = body if isinstance(body, dict) else {}
+        body = page_body(response, VENDOR)
         left = str(body.get("limit-left", ""))
         return list(body.get("content") or []), int(left) if left.isdigit() else None
 

@@ -28,7 +28,7 @@ import requests
 
 from hub.errors import ConfigError, ConnectorError
 from hub.sources.api_source import StreamDef, read_partitions
-from hub.sources.http import ApiClient, RateLimited, Transient, json_body, parse_retry_after
+from hub.sources.http import ApiClient, RateLimited, Transient, json_body, page_body, parse_retry_after
 
 VENDOR = "Typeform"
 DEFAULT_API = "https://api.typeform.com"
@@ -79,8 +79,7 @@ class TypeformApi:
             params["sort"] = "submitted_at,asc"
         response = self.client.send("GET", f"{self.base}/forms/{form_id}/responses", params=params,
                                     headers=self.headers, classify=lambda r: _classify(r, form_id))
-        body = json_body(response)
-        return list(body.get("items") or []) if isinstance(body, dict) else []
+        return list(page_body(response, VENDOR).get("items") or [])
 
     def read(self, state: Mapping[str, Any]) -> Iterator[Pair]:
         return read_partitions(state, "forms", self.config["form_ids"], self._form)

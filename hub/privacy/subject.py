@@ -102,6 +102,10 @@ def find_subject(conn: Connection, config: Config, *, profile_id: int | None = N
         profiles = _profile_family(conn, profile_id)
     for kind, value in lookups:
         records.update(_records_by_key(conn, kind, value))
+    if lookups and not records:
+        # Role and shared addresses (info@, kefu@ ...) and placeholders are never match keys, so the
+        # key index cannot find them: look through the records themselves (slow, but a request is rare).
+        records.update(_records_by_scan(conn, lookups))
     if records:
         for pid in sorted(set(storage.memberships(conn, sorted(records)).values())):
             profiles += [p for p in _profile_family(conn, pid) if p not in profiles]
@@ -117,6 +121,18 @@ def find_subject(conn: Connection, config: Config, *, profile_id: int | None = N
             subject.inbox_events.append((provider, form, pk))
     subject.quarantine_ids = _quarantine_matches(conn, subject, config.default_region)
     return subject
+
+
+def _records_by_scan(conn: Connection, lookups: set[tuple[str, str]]) -> set[int]:
+    from hub.privacy.suppression import identifiers_of
+
+    s = source_records.c
+    found = set()
+    query = select(s.id, s.connection, s.stream, s.source_pk, s.canonical).execution_options(yield_per=2000)
+    for rid, conn_name, stream, pk, stored in conn.execute(query):
+        if identifiers_of(open_canonical(conn_name, stream, pk, stored)) & lookups:
+            found.add(rid)
+    return found
 
 
 def _source_rows(conn: Connection, record_ids: list[int]) -> Iterator[tuple]:

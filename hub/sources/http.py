@@ -84,6 +84,16 @@ def json_body(response: requests.Response) -> Any:
         return None
 
 
+def page_body(response: requests.Response, vendor: str) -> dict[str, Any]:
+    """A successful page's JSON object. A body cut off or not JSON is transient: taking it for an
+    empty page would end the read early and mark the pass finished."""
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise Transient(f"{vendor} answered {response.status_code} with a body that is not a JSON object "
+                             "(cut off or corrupt); retrying")
+    return body
+
+
 def default_classify(response: requests.Response, vendor: str) -> None:
     """The conventions most APIs share: 429 burst, 5xx/408 transient, other 4xx fatal."""
     status = response.status_code
