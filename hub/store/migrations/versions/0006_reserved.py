@@ -1,4 +1,4 @@
-"""Reserved for the step that fills it in (a no-op until then).
+"""Intentionally empty: a revision reserved during parallel work and not needed in the end.
 
 Revision ID: 0006
 Revises: 0005
