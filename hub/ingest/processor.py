@@ -24,7 +24,7 @@ from hub.mapping import Mapping
 from hub.privacy.consent import JURISDICTIONS, events_from_canonical
 from hub.privacy.crypto import location_aad
 from hub.privacy.runtime import current
-from hub.privacy.suppression import identifiers_of
+from hub.privacy.suppression import digests, identifiers_of
 from hub.store.records import BadRecord, ConsentRow, GoodRecord
 from hub.store.sealed import seal_json, source_key
 
@@ -46,8 +46,7 @@ def lookup(record: dict[str, Any], path: Sequence[str]) -> Any:
 
 def suppression_digests(canonical: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """(kind, digest) of the record's identifiers, as the suppression list stores them."""
-    indexer = current().indexer
-    return tuple((kind, indexer.digest(f"suppress:{kind}", value)) for kind, value in identifiers_of(canonical))
+    return tuple(sorted(digests(current().indexer, identifiers_of(canonical))))
 
 
 _NULL = len(b"null")

@@ -67,14 +67,15 @@ def identifiers_of(record: Mapping[str, Any]) -> set[tuple[str, str]]:
     return found
 
 
-def _digests(indexer: BlindIndexer, identifiers: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+def digests(indexer: BlindIndexer, identifiers: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """(kind, digest) as the suppression list stores them (its own derived key per kind)."""
     return {(kind, indexer.digest(f"suppress:{kind}", value)) for kind, value in identifiers}
 
 
 def suppress(conn: Connection, indexer: BlindIndexer, identifiers: Iterable[tuple[str, str]], *,
              reason: str = "erasure", request_id: str | None = None, now: datetime | None = None) -> int:
     """Add (kind, normalised value) identifiers to the list; returns how many were new."""
-    wanted = _digests(indexer, identifiers)
+    wanted = digests(indexer, identifiers)
     if not wanted:
         return 0
     t = privacy_suppression
@@ -95,7 +96,7 @@ def suppress_record(conn: Connection, indexer: BlindIndexer, record: Mapping[str
 
 def suppressed_kinds(conn: Connection, indexer: BlindIndexer, record: Mapping[str, Any]) -> list[str]:
     """The identifier kinds of ``record`` that are on the suppression list (empty: not suppressed)."""
-    wanted = _digests(indexer, identifiers_of(record))
+    wanted = digests(indexer, identifiers_of(record))
     if not wanted:
         return []
     t = privacy_suppression
