@@ -610,3 +610,43 @@ def test_the_documented_example_does_what_the_docs_say():
     row = {"姓名": "张伟", "手机": "13800138000", "邮箱": "zw@example.com", "公司": "示例科技",
            "报名时间": "2026-03-18 09:30", "同意接收资讯": "是"}
     assert load_mapping(path).apply(row) == json.loads(output)
+
+
+class _CountingPlugin:
+    """A transform that is not marked pure (it could read a clock or a counter)."""
+
+    calls = 0
+
+    @hookimpl
+    def register_transforms(self, register):
+        def stamp(value):
+            _CountingPlugin.calls += 1
+            return f"{value}#{_CountingPlugin.calls}"
+        register("stamp", stamp, {})
+
+
+def test_pipes_of_pure_transforms_run_once_per_value_and_others_every_time():
+    plugin = _CountingPlugin()
+    plugins.load_plugins()
+    plugins.pm.register(plugin, name="test-counting-plugin")
+    plugins.reset_registry()
+    try:
+        mapping = mapping_of({"person.title": {"from": "t", "pipe": ["strip", "stamp"]},
+                              "person.name": {"from": "n", "pipe": ["split_name"]}})
+        first, second = mapping.apply({"t": "x", "n": "张伟"}), mapping.apply({"t": "x", "n": "张伟"})
+        assert (first["person"]["title"], second["person"]["title"]) == ("x#1", "x#2")  # not cached
+        first["person"]["name"]["given"] = "changed"  # a cached mapping result is each record's own copy
+        assert mapping.apply({"t": "x", "n": "张伟"})["person"]["name"] == {"full": "张伟", "family": "张",
+                                                                         "given": "伟"}
+    finally:
+        plugins.pm.unregister(plugin)
+        plugins.reset_registry()
+
+
+def test_a_failing_value_fails_every_record_that_has_it():
+    mapping = mapping_of({"interactions[]": [{"type": {"const": "purchase"}, "at": {
+        "from": "at", "pipe": [{"parse_datetime": {"format": "%Y-%m-%d"}}]}}]})
+    for _ in range(3):
+        with pytest.raises(RecordError) as caught:
+            mapping.apply({"at": "not a date"})
+        assert "cannot parse date-time" in caught.value.reasons[0]

@@ -64,7 +64,8 @@ def test_normalize_email_gives_an_address_or_a_problem(text):
         assert "@" in address and " " not in address
         assert normalize_email(address) == (address, None)
     else:
-        assert text.strip() == "" or text.strip() not in problem  # the problem never echoes the input
+        # The problem never echoes the input (a character or two may occur in its own words).
+        assert len(text.strip()) < 3 or text.strip() not in problem
 
 
 @CI

@@ -2,15 +2,19 @@
 
 ``phonenumbers.parse`` costs about 13 µs, so the commonest shape, a Chinese mobile number (with or
 without +86, 0086 or 86 in front, with any separators), is recognised by a regular expression and
-only checked with ``phonenumbers.is_valid_number``: same answer, a third of the cost.
+only checked against phonenumbers' own CN metadata (``valid_national``): the same test as
+``phonenumbers.is_valid_number``, with the patterns compiled once and the likeliest type first.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cache
 from typing import Final
 
 import phonenumbers
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from hub.errors import ConfigError
 
@@ -18,6 +22,10 @@ _E164: Final = phonenumbers.PhoneNumberFormat.E164
 # Separators people type between digit groups; removed before the mobile fast path.
 _SEPARATORS: Final = str.maketrans("", "", " -().")
 _CN_MOBILE: Final = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})")
+# The number types phonenumbers tries (``_number_type_helper``); a number is valid when its region's
+# general pattern and one of these match. Mobile and fixed line first: they are the common answers.
+_TYPES: Final = ("mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+                 "pager", "uan", "voicemail")
 # "转" and "分机" mean "extension"; phonenumbers only knows the Latin spellings.
 _CHINESE_EXTENSION: Final = re.compile(r"\s*(?:转|轉|分机|分機)\s*")
 
@@ -37,8 +45,7 @@ def to_e164(text: str, region: str) -> str | None:
     if region == "CN":
         mobile = _CN_MOBILE.fullmatch(text.translate(_SEPARATORS))
         if mobile is not None:
-            number = phonenumbers.PhoneNumber(country_code=86, national_number=int(mobile[1]))
-            return "+86" + mobile[1] if phonenumbers.is_valid_number(number) else None
+            return "+86" + mobile[1] if valid_national("CN")(mobile[1]) else None
     try:
         number = phonenumbers.parse(_CHINESE_EXTENSION.sub(" ext. ", text), region)
     except phonenumbers.NumberParseException:
@@ -49,6 +56,29 @@ def to_e164(text: str, region: str) -> str | None:
     # E.164 allows at most 15 digits; phonenumbers accepts a few longer national patterns (e.g. DE
     # "20100000000000"), which no CRM would take as a phone.
     return e164 if len(e164) <= 16 else None
+
+
+@cache
+def valid_national(region: str) -> Callable[[str], bool]:
+    """Whether a national significant number (digits, no leading zero) is valid in ``region``, as
+    ``phonenumbers.is_valid_number`` decides it (a number desc with possible lengths is tried only
+    for those lengths; its pattern must match the whole number)."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+
+    def matcher(desc) -> tuple[frozenset[int], re.Pattern[str]] | None:  # noqa: ANN001
+        if desc is None or not desc.national_number_pattern:
+            return None
+        return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
+
+    general = matcher(metadata.general_desc)
+    types = tuple(m for m in (matcher(getattr(metadata, name)) for name in _TYPES) if m is not None)
+
+    def matches(number: str, lengths: frozenset[int], pattern: re.Pattern[str]) -> bool:
+        return (not lengths or len(number) in lengths) and pattern.fullmatch(number) is not None
+
+    def valid(number: str) -> bool:
+        return general is not None and matches(number, *general) and any(matches(number, *t) for t in types)
+    return valid
 
 
 def invalid_phone(region: str) -> str:

@@ -6,7 +6,7 @@ incremental one (new records plus the profiles they touch).
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +16,7 @@ from rapidfuzz.fuzz import token_set_ratio
 from hub.identity.compare import FIELDS, Comparer
 from hub.identity.features import Features
 from hub.identity.graph import Edge, GuardedUnionFind
+from hub.identity.keys import DIGEST_CHARS
 from hub.identity.model import FSModel, level_frequencies, match_weights, probability, train, weight_of
 from hub.identity.settings import IdentitySettings
 
@@ -37,43 +38,91 @@ class LinkResult:
 
 
 def _factorise(values: list[str]) -> tuple[np.ndarray, list[str]]:
+    """A code per value (equal values, equal codes) and the distinct values by code."""
+    fast = _factorise_digests(values)
+    if fast is not None:
+        return fast
     table: dict[str, int] = {}
     codes = np.fromiter((table.setdefault(v, len(table)) for v in values), dtype=np.int64, count=len(values))
     return codes, list(table)
 
 
-def key_stats(features: Sequence[Features]) -> KeyStats:
+def _factorise_digests(values: list[str]) -> tuple[np.ndarray, list[str]] | None:
+    """``_factorise`` of 32-hex-digit digests, in numpy: each digest read as two 64-bit halves and
+    coded by its first half, the second half checked to agree within every code (None otherwise:
+    not all digests, or two digests sharing a first half)."""
+    n = len(values)
+    if n == 0 or sum(map(len, values)) != DIGEST_CHARS * n or min(map(len, values)) != DIGEST_CHARS:
+        return None
+    try:
+        halves = np.frombuffer(bytes.fromhex("".join(values)), dtype=">u8").reshape(n, 2)
+    except ValueError:
+        return None
+    uniques, first, codes = np.unique(halves[:, 0], return_index=True, return_inverse=True)
+    if not np.array_equal(halves[first, 1][codes], halves[:, 1]):
+        return None
+    return codes.astype(np.int64, copy=False), [values[i] for i in first.tolist()]
+
+
+@dataclass
+class BlockCodes:
+    """The records' blocking keys as integer codes: one entry per (record, key)."""
+
+    codes: np.ndarray  # the code of each entry's digest
+    nodes: np.ndarray  # the index of each entry's record
+    uniques: list[str]  # the digest of each code
+
+
+def block_codes(features: Sequence[Features]) -> BlockCodes:
+    digests = [d for f in features for _, d in f.blocks]
+    nodes = np.fromiter((i for i, f in enumerate(features) for _ in f.blocks), dtype=np.int64, count=len(digests))
+    codes, uniques = _factorise(digests)
+    return BlockCodes(codes, nodes, uniques)
+
+
+def key_stats(features: Sequence[Features], blocks: BlockCodes | None = None) -> KeyStats:
     """Holders and distinct names per key digest, from records in memory (a full run)."""
     digests = [d for f in features for _, _, d in f.strong]
-    names = [f.name_digest or "" for f in features for _ in f.strong]
-    blocks = [d for f in features for _, d in f.blocks]
     stats: KeyStats = {}
     if digests:
         codes, uniques = _factorise(digests)
-        name_codes, name_uniques = _factorise(names)
+        holder_nodes = np.fromiter((i for i, f in enumerate(features) for _ in f.strong), dtype=np.int64,
+                                   count=len(digests))
+        name_codes = _name_codes(features)[holder_nodes]
         holders = np.bincount(codes, minlength=len(uniques))
-        empty = name_uniques.index("") if "" in name_uniques else -1
-        pairs = np.unique(codes[name_codes != empty] * (len(name_uniques) + 1) + name_codes[name_codes != empty])
-        distinct = np.bincount(pairs // (len(name_uniques) + 1), minlength=len(uniques))
+        named = name_codes >= 0
+        width = int(name_codes.max()) + 2
+        pairs = np.unique(codes[named] * width + name_codes[named])
+        distinct = np.bincount(pairs // width, minlength=len(uniques))
         stats.update(zip(uniques, zip(holders.tolist(), distinct.tolist(), strict=True), strict=True))
-    if blocks:
-        codes, uniques = _factorise(blocks)
-        holders = np.bincount(codes, minlength=len(uniques))
-        stats.update(zip(uniques, ((n, 0) for n in holders.tolist()), strict=True))
+    blocks = blocks or block_codes(features)
+    if len(blocks.codes):
+        holders = np.bincount(blocks.codes, minlength=len(blocks.uniques))
+        stats.update(zip(blocks.uniques, ((n, 0) for n in holders.tolist()), strict=True))
     return stats
 
 
-def candidate_pairs(features: Sequence[Features], stats: KeyStats, max_block: int) -> np.ndarray:
+def _name_codes(features: Sequence[Features]) -> np.ndarray:
+    """A code per record for its name digest, -1 for none."""
+    out = np.full(len(features), -1, dtype=np.int64)
+    named = [i for i, f in enumerate(features) if f.name_digest]
+    if named:
+        out[named] = _factorise([features[i].name_digest for i in named])[0]  # type: ignore[misc]
+    return out
+
+
+def candidate_pairs(features: Sequence[Features], stats: KeyStats, max_block: int,
+                    blocks: BlockCodes | None = None) -> np.ndarray:
     """Distinct (a, b) index pairs, a < b, sharing a blocking key whose block is small enough.
 
     Vectorised: entries sorted by block; the k-th pass pairs each entry with the one k places
     further in the same block, so the work is the number of pairs, not blocks times records.
+    ``blocks``: the features' ``block_codes`` when already computed.
     """
-    digests = [d for f in features for _, d in f.blocks]
-    if not digests:
+    blocks = blocks or block_codes(features)
+    if len(blocks.codes) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    nodes = np.fromiter((i for i, f in enumerate(features) for _ in f.blocks), dtype=np.int64, count=len(digests))
-    codes, uniques = _factorise(digests)
+    codes, nodes, uniques = blocks.codes, blocks.nodes, blocks.uniques
     local = np.bincount(codes, minlength=len(uniques))
     known = np.fromiter((stats.get(d, (0, 0))[0] for d in uniques), dtype=np.int64, count=len(uniques))
     usable = (local >= 2) & (np.maximum(local, known) <= max_block)
@@ -115,8 +164,11 @@ MASK_FIELD = {"email": FIELDS.index("email"), "phone": FIELDS.index("phone")}
 
 
 def fit_model(features: Sequence[Features], pairs: np.ndarray, settings: IdentitySettings,
-              stats: KeyStats, comparer: Comparer | None = None) -> FSModel:
-    """u from random pairs; m and the match share by EM on the candidates, anchored by identifier links."""
+              stats: KeyStats, comparer: Comparer | None = None, keyed: KeyEdges | None = None) -> FSModel:
+    """u from random pairs; m and the match share by EM on the candidates, anchored by identifier links.
+
+    ``keyed``: the records' identifier edges when already found (a full run finds them once for
+    training and linking)."""
     comparer = comparer or Comparer(features)
     rnd = random_pairs(len(features), min(200_000, max(1000, len(features) * 2)))
     u = level_frequencies(comparer.gammas(rnd[:, 0], rnd[:, 1]))
@@ -124,7 +176,7 @@ def fit_model(features: Sequence[Features], pairs: np.ndarray, settings: Identit
     candidates = len(pairs)
     if len(pairs) > settings.em_max_pairs:
         pairs = pairs[rng.choice(len(pairs), settings.em_max_pairs, replace=False)]
-    key_edges = Linker(features, settings, None, stats, len(features))._key_edges(Counter())
+    key_edges = (keyed or find_key_edges(features, settings, stats)).edges
     if len(key_edges) > 200_000:
         key_edges = [key_edges[i] for i in rng.choice(len(key_edges), 200_000, replace=False)]
     labelled = comparer.gammas(np.array([e.a for e in key_edges], dtype=np.int64),
@@ -137,12 +189,62 @@ def fit_model(features: Sequence[Features], pairs: np.ndarray, settings: Identit
                  candidates=candidates, records=len(features))
 
 
+@dataclass
+class KeyEdges:
+    """Identifier edges among a set of records, strongest first, and the keys demoted on the way."""
+
+    edges: list[Edge]
+    demoted: Counter
+
+
+def find_key_edges(features: Sequence[Features], settings: IdentitySettings, stats: KeyStats) -> KeyEdges:
+    """Star edges between the holders of each usable identifier, by identifier priority."""
+    holders: dict[str, list] = {}  # digest -> [kind, node, node, ...]
+    for i, f in enumerate(features):
+        for kind, _, digest in f.strong:
+            entry = holders.get(digest)
+            if entry is None:
+                holders[digest] = [kind, i]
+            else:
+                entry.append(i)
+    rules = {kind: settings.rule_for(kind) for kind in {entry[0] for entry in holders.values()}}
+    demoted: Counter = Counter()
+    edges: list[Edge] = []
+    for digest, entry in holders.items():
+        kind, rule = entry[0], rules[entry[0]]
+        records, names = stats.get(digest, (len(entry) - 1, 1))
+        if records > rule.max_records or names > rule.max_names:
+            demoted[kind] += 1
+        elif len(entry) > 2:  # a key held by one record here links nothing
+            edges.extend(_star(features, entry[1:], kind, -float(rule.priority), demoted))
+    edges.sort(key=lambda e: e.weight, reverse=True)
+    return KeyEdges(edges, demoted)
+
+
+def _star(features: Sequence[Features], nodes: list[int], kind: str, weight: float, demoted: Counter) -> list[Edge]:
+    """Link holders of one key, but never two whose names clearly differ (a shared mailbox
+    or number that is too rare to be caught by the counts): those are left to the model."""
+    reps: list[int] = []
+    edges = []
+    for node in nodes:
+        name = features[node].name_key
+        rep = next((r for r in reps if _names_compatible(features[r].name_key, name)), None)
+        if rep is None:
+            if reps:
+                demoted[f"{kind}_name_conflict"] += 1
+            reps.append(node)
+        else:
+            edges.append(Edge(rep, node, "key", weight, {"key": kind}))
+    return edges
+
+
 class Linker:
     def __init__(self, features: Sequence[Features], settings: IdentitySettings, model: FSModel | None,
-                 stats: KeyStats, total_records: int, comparer: Comparer | None = None) -> None:
+                 stats: KeyStats, total_records: int, comparer: Comparer | None = None,
+                 keyed: KeyEdges | None = None) -> None:
         self.features, self.settings, self.model = features, settings, model
         self.stats, self.total = stats, max(total_records, 1)
-        self._comparer = comparer
+        self._comparer, self._keyed = comparer, keyed
 
     @property
     def comparer(self) -> Comparer:
@@ -164,7 +266,9 @@ class Linker:
             self._offer(uf, result, Edge(a, b, "manual", 0.0, {"decision": "must_link"}))
         for edge in stored:
             self._offer(uf, result, edge)
-        for edge in self._key_edges(result.demoted):
+        keyed = self._keyed or find_key_edges(self.features, s, self.stats)
+        result.demoted.update(keyed.demoted)
+        for edge in keyed.edges:
             self._offer(uf, result, edge)
         if self.model is not None:
             if pairs is None:
@@ -181,41 +285,6 @@ class Linker:
         if why != "same":
             result.refused[why] += 1
         return False
-
-    def _key_edges(self, demoted: Counter) -> list[Edge]:
-        holders: dict[str, list[int]] = defaultdict(list)
-        kinds: dict[str, str] = {}
-        for i, f in enumerate(self.features):
-            for kind, _, digest in f.strong:
-                holders[digest].append(i)
-                kinds[digest] = kind
-        edges = []
-        for digest, nodes in holders.items():
-            kind = kinds[digest]
-            rule = self.settings.rule_for(kind)
-            records, names = self.stats.get(digest, (len(nodes), 1))
-            if records > rule.max_records or names > rule.max_names:
-                demoted[kind] += 1
-                continue
-            edges.extend(self._star(nodes, kind, -float(rule.priority), demoted))
-        edges.sort(key=lambda e: e.weight, reverse=True)
-        return edges
-
-    def _star(self, nodes: list[int], kind: str, weight: float, demoted: Counter) -> list[Edge]:
-        """Link holders of one key, but never two whose names clearly differ (a shared mailbox
-        or number that is too rare to be caught by the counts): those are left to the model."""
-        reps: list[int] = []
-        edges = []
-        for node in nodes:
-            name = self.features[node].name_key
-            rep = next((r for r in reps if _names_compatible(self.features[r].name_key, name)), None)
-            if rep is None:
-                if reps:
-                    demoted[f"{kind}_name_conflict"] += 1
-                reps.append(node)
-            else:
-                edges.append(Edge(rep, node, "key", weight, {"key": kind}))
-        return edges
 
     def score(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(comparison levels, match weights) of ``pairs``, the common-name guard applied."""

@@ -125,7 +125,8 @@ class Pool:
         return out
 
     def golden(self, clusters: Sequence[tuple[int, Sequence[int]]]) -> Iterator[list[tuple[str, int]]]:
-        """Batches of (sealed golden JSON, profile id) for (profile id, member record ids) clusters."""
+        """Batches of (sealed golden JSON, profile id) for (profile id, member record ids) clusters;
+        the workers start on them at once, so the caller may do other work before reading them."""
         batches, batch, size = [], [], 0
         for pid, members in clusters:
             batch.append((pid, list(members)))
@@ -135,7 +136,7 @@ class Pool:
                 batch, size = [], 0
         if batch:
             batches.append(batch)
-        yield from self.executor.map(_golden_batch, batches)
+        return self.executor.map(_golden_batch, batches)
 
 
 GOLDEN_BATCH = 10_000  # member records per task

@@ -26,12 +26,21 @@ from sqlalchemy import Connection
 
 from hub.failpoints import failpoint
 from hub.identity import keys, parallel, review, storage
-from hub.identity.assign import assign_profiles
+from hub.identity.assign import Assignment, assign_profiles
 from hub.identity.compare import Comparer
 from hub.identity.features import Features
 from hub.identity.golden import build_golden
 from hub.identity.graph import Edge
-from hub.identity.linker import Linker, LinkResult, candidate_pairs, fit_model, key_stats
+from hub.identity.linker import (
+    KeyEdges,
+    Linker,
+    LinkResult,
+    block_codes,
+    candidate_pairs,
+    find_key_edges,
+    fit_model,
+    key_stats,
+)
 from hub.identity.model import FSModel, weight_of
 from hub.identity.settings import IdentitySettings
 from hub.privacy.runtime import ensure_active
@@ -176,19 +185,20 @@ def _full_run(conn: Connection, settings: IdentitySettings, summary: ResolveSumm
               retrain: bool, pool: parallel.Pool | None) -> None:
     features = pool.features(conn) if pool is not None else _load_features(conn, None, settings)
     timer.lap("load_and_keys")
-    stats = key_stats(features)
-    pairs = candidate_pairs(features, stats, settings.max_block_size)
+    blocks = block_codes(features)
+    stats = key_stats(features, blocks)
+    pairs = candidate_pairs(features, stats, settings.max_block_size, blocks)
+    del blocks
     timer.lap("blocking")
     model = _model(conn)
     comparer = Comparer(features)
+    keyed = find_key_edges(features, settings, stats)
     if retrain or model is None:
-        model = fit_model(features, pairs, settings, stats, comparer)
+        model = fit_model(features, pairs, settings, stats, comparer, keyed)
         storage.save_state(conn, MODEL_STATE, model.to_json(), datetime.now(UTC))
         timer.lap("train")
-    storage.replace_all_keys(conn, features)
-    timer.lap("write_keys")
     _link_and_apply(conn, settings, features, summary, model, replace_all=True, stats=stats, pairs=pairs,
-                    timer=timer, comparer=comparer, pool=pool)
+                    timer=timer, comparer=comparer, keyed=keyed, pool=pool, write_keys=True)
 
 
 def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer,
@@ -276,7 +286,10 @@ def _link_and_apply(conn: Connection, settings: IdentitySettings, features: list
                     stats: dict | None = None, pairs=None, timer: _Timer | None = None,  # noqa: ANN001
                     total: int | None = None, pairs_with_first: int | None = None,
                     stored: Sequence[tuple] = (), comparer: Comparer | None = None,
-                    pool: parallel.Pool | None = None) -> None:
+                    keyed: KeyEdges | None = None, pool: parallel.Pool | None = None,
+                    write_keys: bool = False) -> None:
+    """Link ``features`` and write the result; ``write_keys``: also replace every stored key with
+    theirs (a full run), while the pool's workers build the golden profiles."""
     timer = timer or _Timer(summary)
     if stats is None:
         stats = storage.key_stats(conn, _digests(features))
@@ -285,26 +298,42 @@ def _link_and_apply(conn: Connection, settings: IdentitySettings, features: list
     index = {f.record_id: i for i, f in enumerate(features)}
     must, cannot = storage.decisions(conn, None if replace_all else set(index))
     to_idx = lambda pairs_: [(index[a], index[b]) for a, b in pairs_ if a in index and b in index]  # noqa: E731
-    linker = Linker(features, settings, model, stats, total or storage.record_count(conn), comparer)
+    linker = Linker(features, settings, model, stats, total or storage.record_count(conn), comparer, keyed)
     kept = [Edge(index[a], index[b], kind, w or 0.0, orjson.loads(ev)) for a, b, kind, w, ev in stored
             if a in index and b in index]
     result = linker.link(to_idx(must), to_idx(cannot), pairs, stored=kept)
     timer.lap("link")
-    clusters = _apply(conn, settings, features, result, summary, replace_all=replace_all)
+    plan = _plan(conn, features, result, replace_all=replace_all)
+    goldens = pool.golden(plan.clusters) if pool is not None else None  # built on the workers meanwhile
+    if write_keys:
+        storage.replace_all_keys(conn, features)
+        timer.lap("write_keys")
+    _apply(conn, features, result, plan, summary, replace_all=replace_all)
     timer.lap("write")
     failpoint("resolve.after_links")
-    if pool is not None:
-        for batch in pool.golden(clusters):
-            storage.write_golden(conn, batch, sealed=True)
+    now = datetime.now(UTC)
+    if goldens is not None:  # each batch of profiles written with its golden records, as they come
+        rows = {row["id"]: row for row in plan.profiles}
+        for batch in goldens:
+            storage.write_profiles(conn, [{**rows.pop(pid), "golden": sealed} for sealed, pid in batch], now,
+                                   summary.run_id)
+        storage.write_profiles(conn, list(rows.values()), now, summary.run_id)  # merged and retired ones
     else:
+        storage.write_profiles(conn, plan.profiles, now, summary.run_id)
         _write_golden(conn, settings, None if replace_all else summary.touched_profiles)
     timer.lap("golden")
 
 
-def _apply(conn: Connection, settings: IdentitySettings, features: list[Features], result: LinkResult,
-           summary: ResolveSummary, *, replace_all: bool) -> list[tuple[int, list[int]]]:
-    """Write members, profiles, links and review pairs; the (profile id, record ids) clusters."""
-    now = datetime.now(UTC)
+@dataclass
+class _Plan:
+    """Profile ids for the clusters of a link result, before anything is written."""
+
+    clusters: list[tuple[int, list[int]]]  # (profile id, member record ids)
+    assignment: Assignment
+    profiles: list[dict]  # the profile rows to write
+
+
+def _plan(conn: Connection, features: list[Features], result: LinkResult, *, replace_all: bool) -> _Plan:
     record_ids = [f.record_id for f in features]
     groups: dict[int, list[int]] = {}
     for i, root in enumerate(result.roots):
@@ -313,23 +342,31 @@ def _apply(conn: Connection, settings: IdentitySettings, features: list[Features
     old = storage.memberships(conn, None if replace_all else record_ids)
     known = storage.active_profiles(conn) if replace_all else sorted(set(old.values()))
     assignment = assign_profiles(clusters, old, storage.next_profile_id(conn), known)
-    hashes = {f.record_id: f.record_hash for f in features}
-    members = [(rid, pid, hashes[rid]) for pid, c in zip(assignment.cluster_ids, clusters, strict=True) for rid in c]
-    storage.write_members(conn, members, replace_all=replace_all)
     rows = [{"id": pid, "status": "active", "member_count": len(c)}
             for pid, c in zip(assignment.cluster_ids, clusters, strict=True)]
     rows += [{"id": old_id, "status": "merged", "merged_into": into, "member_count": 0}
              for old_id, into in assignment.merged.items()]
     rows += [{"id": pid, "status": "retired", "member_count": 0} for pid in assignment.retired]
-    storage.write_profiles(conn, rows, now, summary.run_id)
+    return _Plan(list(zip(assignment.cluster_ids, clusters, strict=True)), assignment, rows)
+
+
+def _apply(conn: Connection, features: list[Features], result: LinkResult, plan: _Plan, summary: ResolveSummary,
+           *, replace_all: bool) -> None:
+    """Write members, links and review pairs (the profiles are written with their golden records)."""
+    now = datetime.now(UTC)
+    record_ids = [f.record_id for f in features]
+    hashes = {f.record_id: f.record_hash for f in features}
+    members = [(rid, pid, hashes[rid]) for pid, c in plan.clusters for rid in c]
+    storage.write_members(conn, members, replace_all=replace_all)
     link_rows = [(record_ids[e.a], record_ids[e.b], e.kind, e.weight, orjson.dumps(e.evidence).decode())
                  for e in result.joined]
     storage.write_links(conn, record_ids, link_rows, replace_all=replace_all)
     summary.review_added += review.queue_pairs(
         conn, [(record_ids[e.a], record_ids[e.b], e.weight, e.evidence) for e in result.review], now)
     review.mark_stale(conn, record_ids, now)
+    assignment = plan.assignment
     summary.records += len(features)
-    summary.profiles += len(clusters)
+    summary.profiles += len(plan.clusters)
     summary.created += len(assignment.created)
     summary.merged += len(assignment.merged)
     summary.links += len(link_rows)
@@ -337,7 +374,6 @@ def _apply(conn: Connection, settings: IdentitySettings, features: list[Features
     summary.demoted.update(result.demoted)
     summary.refused.update(result.refused)
     summary.touched_profiles = assignment.cluster_ids
-    return list(zip(assignment.cluster_ids, clusters, strict=True))
 
 
 def _write_golden(conn: Connection, settings: IdentitySettings, profile_ids: Sequence[int] | None) -> None:

@@ -257,21 +257,25 @@ def write_links(conn: Connection, record_ids: Sequence[int], rows: Sequence[tupl
 
 
 def write_profiles(conn: Connection, rows: Sequence[dict[str, Any]], now: datetime, run_id: int) -> None:
-    """Upsert profile rows (id, status, merged_into, member_count); new ones get created_at ``now``."""
+    """Upsert profile rows (id, status, merged_into, member_count, and the sealed golden record when a
+    row has one); new ones get created_at ``now``."""
     p = identity_profiles.c
     existing: set[int] = set()
     for part in chunks([r["id"] for r in rows]):
         existing.update(i for (i,) in conn.execute(select(p.id).where(_id_in(conn, p.id)),
                                                     {"ids": _ids_param(conn, part)}))
     ts = db_value(conn, p.created_at, now)
-    inserts = [(r["id"], r["status"], r.get("merged_into"), r["member_count"], None, ts, ts, run_id)
+    inserts = [(r["id"], r["status"], r.get("merged_into"), r["member_count"], r.get("golden"), ts, ts, run_id)
                for r in rows if r["id"] not in existing]
     copy_rows(conn, "identity_profiles", ("id", "status", "merged_into", "member_count", "golden", "created_at",
                                           "updated_at", "run_id"), inserts)
+    columns = ("status", "merged_into", "member_count", "updated_at", "run_id")
     updates = [(r["status"], r.get("merged_into"), r["member_count"], ts, run_id, r["id"])
-               for r in rows if r["id"] in existing]
-    update_rows(conn, identity_profiles, ("status", "merged_into", "member_count", "updated_at", "run_id"),
-                ("id",), updates)
+               for r in rows if r["id"] in existing and "golden" not in r]
+    update_rows(conn, identity_profiles, columns, ("id",), updates)
+    updates = [(r["status"], r.get("merged_into"), r["member_count"], ts, run_id, r["golden"], r["id"])
+               for r in rows if r["id"] in existing and "golden" in r]
+    update_rows(conn, identity_profiles, (*columns, "golden"), ("id",), updates)
 
 
 def iter_profile_members(conn: Connection, profile_ids: Sequence[int] | None) -> Iterator[tuple[int, list[Member]]]:

@@ -105,25 +105,42 @@ def capture_consents(conn: Connection, connection: str, stream: str, good: Seque
     pks = [pk for pk in changed if pk in with_events]
     if not pks:
         return 0
-    rows = conn.execute(select(source_records.c.source_pk, source_records.c.id).where(
+    found = conn.execute(select(source_records.c.source_pk, source_records.c.id).where(
         source_records.c.connection == connection, source_records.c.stream == stream,
-        in_values(conn.dialect, source_records.c.source_pk, "pks")), {"pks": values_param(conn.dialect, pks)})
-    ids = {pk: row_id for pk, row_id in rows}
+        in_values(conn.dialect, source_records.c.source_pk, "pks")), {"pks": values_param(conn.dialect, pks)}).all()
+    ids = dict(found)  # .all(): one fetch, not one per row
     subjects = {pk: f"record:{ids[pk]}" for pk in pks if pk in ids}
     known = _known_events(conn, list(subjects.values()))
-    c = privacy_consent_events.c
-    ts = db_value(conn, c.recorded_at, now)
-    time_value = c.effective_from.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (lambda v: v)
+    ts = db_value(conn, privacy_consent_events.c.recorded_at, now)
+    db_time = _time_converter(conn)
     rows: list[tuple[Any, ...]] = []
     for pk, subject in subjects.items():
         for e in with_events[pk]:
-            if (subject, e[0], e[1], _utc(e[7])) in known:
+            at = e[7]  # aware: equal instants compare and hash equal, whatever their zone
+            event = (subject, e[0], e[1], at)
+            if event in known:
                 continue
-            known.add((subject, e[0], e[1], _utc(e[7])))
-            rows.append((subject, e[0], e[1], e[2], e[3], e[4], e[5], e[6], subject, time_value(e[7]),
-                         time_value(e[8]) if e[8] is not None else None, "ingest", ts))
+            known.add(event)
+            rows.append((subject, e[0], e[1], e[2], e[3], e[4], e[5], e[6], subject, db_time(at),
+                         db_time(e[8]) if e[8] is not None else None, "ingest", ts))
     insert_rows(conn, privacy_consent_events, CONSENT_COLUMNS, rows)
     return len(rows)
+
+
+def _time_converter(conn: Connection) -> Any:
+    """The ledger's timestamp bind conversion, once per distinct time (consents share their times)."""
+    column = privacy_consent_events.c.effective_from
+    processor = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if processor is None:
+        return lambda value: value
+    converted: dict[datetime, Any] = {}
+
+    def convert(value: datetime) -> Any:
+        result = converted.get(value)
+        if result is None:
+            result = converted[value] = processor(value)
+        return result
+    return convert
 
 
 def _known_events(conn: Connection, subjects: list[str]) -> set[tuple[str, str, str, datetime]]:
@@ -132,7 +149,7 @@ def _known_events(conn: Connection, subjects: list[str]) -> set[tuple[str, str, 
     for start in range(0, len(subjects), 2000):
         chunk = subjects[start:start + 2000]
         rows = conn.execute(select(c.subject, c.purpose, c.status, c.effective_from).where(
-            in_values(conn.dialect, c.subject, "subjects")), {"subjects": values_param(conn.dialect, chunk)})
+            in_values(conn.dialect, c.subject, "subjects")), {"subjects": values_param(conn.dialect, chunk)}).all()
         known.update((s, p, st, _utc(at)) for s, p, st, at in rows)
     return known
 

@@ -49,6 +49,7 @@ def suppression_digests(canonical: dict[str, Any]) -> tuple[tuple[str, str], ...
     return tuple(sorted(digests(current().indexer, identifiers_of(canonical))))
 
 
+CONSENT_CACHE_SIZE = 4096
 _NULL = len(b"null")
 _EMPTY_PREFIX = len(location_aad("", "", None)) - _NULL
 
@@ -64,6 +65,7 @@ class Sealing:
         # JSON once per record for both columns (with location_aad itself, so it cannot drift).
         self._raw_aad = location_aad("source_records", "raw", None)[:-_NULL]
         self._canonical_aad = location_aad("source_records", "canonical", None)[:-_NULL]
+        self._consent_rows: dict[tuple[Any, ...], tuple[ConsentRow, ...]] = {}
 
     def record_hash(self, raw_json: str) -> str:
         """Keyed: an unkeyed hash of a record would let anyone confirm a guessed phone or name."""
@@ -82,9 +84,27 @@ class Sealing:
         return suppression_digests(canonical)
 
     def consents(self, canonical: dict[str, Any], read_at: datetime) -> tuple[ConsentRow, ...]:
-        """The record's consent events as ledger rows without their subject (the stored row's id)."""
-        if not canonical.get("consents"):
+        """The record's consent events as ledger rows without their subject (the stored row's id).
+
+        Consents repeat (the same checkbox at the same sign-up time), so rows are kept by the
+        consents' content, unless one took the read time for want of its own."""
+        entries = canonical.get("consents")
+        if not entries:
             return ()
+        try:
+            key = tuple(tuple(entry.items()) for entry in entries)
+            rows = self._consent_rows.get(key)
+        except (AttributeError, TypeError):  # not plain values: no key, computed each time
+            return self._consents(canonical, read_at)
+        if rows is None:
+            rows = self._consents(canonical, read_at)
+            if all(row.effective_from != read_at for row in rows):
+                if len(self._consent_rows) >= CONSENT_CACHE_SIZE:
+                    self._consent_rows.clear()
+                self._consent_rows[key] = rows
+        return rows
+
+    def _consents(self, canonical: dict[str, Any], read_at: datetime) -> tuple[ConsentRow, ...]:
         events = events_from_canonical(canonical, subject="record:0", source_record=None,
                                        jurisdiction=self.jurisdiction, fallback_time=read_at)
         return tuple(ConsentRow(e.purpose, e.status, e.basis, e.separate, e.jurisdiction, e.channel,

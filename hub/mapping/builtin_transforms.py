@@ -3,7 +3,8 @@
 A transform is ``fn(value, **params) -> value``; see docs/mappings.md for each one. The engine
 skips a transform when the value is missing unless ``fn.accepts_missing`` is true, and calls the
 optional ``fn.prepare(**params) -> params`` once at load to check and precompute parameters (a
-``TransformError`` there becomes a ``ConfigError``). Text transforms marked *each* work item by
+``TransformError`` there becomes a ``ConfigError``). ``fn.pure`` (set on every built-in) lets the
+engine run a pipe once per distinct text value. Text transforms marked *each* work item by
 item on a list. Bad data raises ``TransformError`` with a message that never holds the value.
 """
 
@@ -401,6 +402,10 @@ BUILTINS: tuple[tuple[str, Callable[..., Any], dict[str, Any]], ...] = (
                             "value_field": {"type": "string", "minLength": 1}},
                            ("key_field", "key", "value_field"))),
 )
+
+
+for _name, _function, _schema in BUILTINS:
+    _function.pure = True  # type: ignore[attr-defined]  # a function of value and params only
 
 
 @hookimpl

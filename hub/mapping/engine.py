@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from hub.cleaning.text import copy_json
 from hub.errors import RecordError
 
 Getter = Callable[[dict[str, Any]], Any]
@@ -21,6 +23,9 @@ Runner = Callable[[dict[str, Any], dict[str, Any], list[str]], None]
 Step = tuple[str, Callable[..., Any], dict[str, Any], bool]
 
 _ABSENT = object()
+# Results of pure pipes per getter, by text value: sign-up times, cities, yes/no answers and
+# common names repeat from record to record, and a pipe runs a dozen microseconds.
+PIPE_CACHE_SIZE = 4096
 
 
 class TransformError(Exception):
@@ -130,9 +135,28 @@ def value_getter(read: Getter, steps: tuple[Step, ...], default: Any = None) -> 
             return default if value is None else value
         return get_or_default
 
+    if all(getattr(function, "pure", False) for _, function, _, _ in steps):
+        return _memoised_getter(read, steps, default)
+
     def get(raw: dict[str, Any]) -> Any:
         value = run_pipe(steps, read(raw))
         return default if value is None else value
+    return get
+
+
+def _memoised_getter(read: Getter, steps: tuple[Step, ...], default: Any) -> Getter:
+    """``get`` for a pipe of pure transforms (``fn.pure``): each text value runs the pipe once.
+
+    A failure (``TransformError``) is not cached, it is raised again each time; a list or mapping
+    result is copied for each record, so records never share one."""
+    piped = lru_cache(maxsize=PIPE_CACHE_SIZE)(lambda value: run_pipe(steps, value))
+
+    def get(raw: dict[str, Any]) -> Any:
+        value = read(raw)
+        value = piped(value) if value.__class__ is str else run_pipe(steps, value)
+        if value is None:
+            return default
+        return copy_json(value) if value.__class__ in (dict, list) else value
     return get
 
 

@@ -103,8 +103,7 @@ def existing_hashes(conn: Connection, connection: str, stream: str, pks: Sequenc
     query = select(source_records.c.source_pk, source_records.c.record_hash).where(
         source_records.c.connection == connection, source_records.c.stream == stream,
         in_values(conn.dialect, source_records.c.source_pk, "pks"))
-    rows = conn.execute(query, {"pks": values_param(conn.dialect, pks)})
-    return {pk: record_hash for pk, record_hash in rows}
+    return dict(conn.execute(query, {"pks": values_param(conn.dialect, pks)}).all())  # one fetch, not one per row
 
 
 RECORD_COLUMNS = ("connection", "stream", "source_pk", "record_hash", "raw", "canonical", "first_seen_at",
