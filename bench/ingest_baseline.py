@@ -21,14 +21,19 @@ _original_init_worker = workers._init_worker
 
 
 class PlainSealing(processor.Sealing):
-    def record_hash(self, raw_json: str) -> str:
-        return hashlib.sha1(raw_json.encode() + self.salt, usedforsecurity=False).hexdigest()
+    def record_hash(self, raw_json: str | bytes) -> str:
+        data = raw_json if isinstance(raw_json, bytes) else raw_json.encode()
+        return hashlib.sha1(data + self.salt, usedforsecurity=False).hexdigest()
 
-    def seal_record(self, pk: str, raw_json: str, canonical_json: str) -> tuple[str, str]:
-        return raw_json, canonical_json
+    def seal_record(self, pk: str, raw_json: str | bytes, canonical_json: str | bytes) -> tuple[str, str]:
+        return _text(raw_json), _text(canonical_json)
 
     def seal_quarantine(self, pk: str, raw_json: str) -> str:
         return raw_json
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _plain_value(table: str, column: str, connection: str, stream: str, pk: str, value: str) -> str:

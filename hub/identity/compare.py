@@ -24,17 +24,20 @@ SET_WIDTH = 2  # e-mails/phones per record compared (the first two, sorted)
 
 def _codes(values: Sequence, table: dict) -> np.ndarray:
     """An integer code per value (-1 for missing), shared through ``table``."""
-    out = np.empty(len(values), dtype=np.int64)
-    for i, v in enumerate(values):
-        out[i] = -1 if not v else table.setdefault(v, len(table))
-    return out
+    return np.fromiter((table.setdefault(v, len(table)) if v else -1 for v in values), dtype=np.int64,
+                       count=len(values))
 
 
 def _set_codes(values: Sequence[frozenset], table: dict) -> np.ndarray:
     out = np.full((len(values), SET_WIDTH), -1, dtype=np.int64)
+    rows, cols, codes = [], [], []
     for i, items in enumerate(values):
-        for j, v in enumerate(sorted(items)[:SET_WIDTH]):
-            out[i, j] = table.setdefault(v, len(table))
+        if items:
+            for j, v in enumerate(sorted(items)[:SET_WIDTH] if len(items) > 1 else items):
+                rows.append(i)
+                cols.append(j)
+                codes.append(table.setdefault(v, len(table)))
+    out[rows, cols] = codes
     return out
 
 

@@ -31,8 +31,11 @@ from hub.store.sealed import seal_json, source_key
 INVALID_MARKER = "_invalid"  # set by a source on a record it could not read properly
 
 
+_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
 def dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    return orjson.dumps(value, option=_JSON_OPTIONS).decode()
 
 
 def lookup(record: dict[str, Any], path: Sequence[str]) -> Any:
@@ -49,7 +52,7 @@ def suppression_digests(canonical: dict[str, Any]) -> tuple[tuple[str, str], ...
     return tuple(sorted(digests(current().indexer, identifiers_of(canonical))))
 
 
-CONSENT_CACHE_SIZE = 4096
+CONSENT_CACHE_SIZE = 1 << 15
 _NULL = len(b"null")
 _EMPTY_PREFIX = len(location_aad("", "", None)) - _NULL
 
@@ -67,11 +70,12 @@ class Sealing:
         self._canonical_aad = location_aad("source_records", "canonical", None)[:-_NULL]
         self._consent_rows: dict[tuple[Any, ...], tuple[ConsentRow, ...]] = {}
 
-    def record_hash(self, raw_json: str) -> str:
+    def record_hash(self, raw_json: str | bytes) -> str:
         """Keyed: an unkeyed hash of a record would let anyone confirm a guessed phone or name."""
-        return current().content_hash(raw_json.encode() + self.salt)
+        data = raw_json if raw_json.__class__ is bytes else raw_json.encode()
+        return current().content_hash(data + self.salt)
 
-    def seal_record(self, pk: str, raw_json: str, canonical_json: str) -> tuple[str, str]:
+    def seal_record(self, pk: str, raw_json: str | bytes, canonical_json: str | bytes) -> tuple[str, str]:
         """raw and canonical sealed as ``seal_json("source_records", column, source_key(...), text)``."""
         key = location_aad("", "", source_key(self.connection, self.stream, pk))[_EMPTY_PREFIX:]
         cipher = current().cipher
@@ -152,27 +156,28 @@ class StreamProcessor:
         sealing = self.sealing
         read_time = datetime.fromisoformat(read_at)
         for raw in batch:
-            raw_json = dumps(raw)
+            raw_json = orjson.dumps(raw, option=_JSON_OPTIONS)  # UTF-8 bytes: hashed and sealed as they are
             record_hash = sealing.record_hash(raw_json)
             pk = self.source_pk(raw)
             if pk is None:
                 names = ", ".join(".".join(p) for p in self.primary_key)
                 # Without a key the record cannot be addressed; key the quarantine row by its content.
                 pk = f"#{record_hash}"
-                bad.append((pk, record_hash, sealing.seal_quarantine(pk, raw_json),
+                bad.append((pk, record_hash, sealing.seal_quarantine(pk, raw_json.decode()),
                             dumps([f"(record): missing primary key field {names}"]), "source"))
                 continue
             stage, reasons, canonical = self.canonicalise(raw, pk, read_at)
             if reasons:
-                bad.append((pk, record_hash, sealing.seal_quarantine(pk, raw_json), dumps(reasons), stage))
+                bad.append((pk, record_hash, sealing.seal_quarantine(pk, raw_json.decode()), dumps(reasons), stage))
             else:
                 good.append(self.good_record(pk, record_hash, raw_json, canonical, read_time, digests))
         return good, bad
 
-    def good_record(self, pk: str, record_hash: str, raw_json: str, canonical: dict[str, Any],
+    def good_record(self, pk: str, record_hash: str, raw_json: str | bytes, canonical: dict[str, Any],
                     read_time: datetime, digests: bool = True) -> tuple[Any, ...]:
         sealing = self.sealing
-        raw_sealed, canonical_sealed = sealing.seal_record(pk, raw_json, dumps(canonical))
+        canonical_json = orjson.dumps(canonical, option=_JSON_OPTIONS)
+        raw_sealed, canonical_sealed = sealing.seal_record(pk, raw_json, canonical_json)
         return (pk, record_hash, raw_sealed, canonical_sealed,
                 sealing.suppression_digests(canonical) if digests else None, sealing.consents(canonical, read_time))
 

@@ -25,7 +25,7 @@ Step = tuple[str, Callable[..., Any], dict[str, Any], bool]
 _ABSENT = object()
 # Results of pure pipes per getter, by text value: sign-up times, cities, yes/no answers and
 # common names repeat from record to record, and a pipe runs a dozen microseconds.
-PIPE_CACHE_SIZE = 4096
+PIPE_CACHE_SIZE = 1 << 15
 
 
 class TransformError(Exception):

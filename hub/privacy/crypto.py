@@ -10,7 +10,6 @@ garbage and the error never holds the plaintext.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import os
@@ -46,6 +45,12 @@ def _plain_key(row_key: Any) -> bool:
 
 
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _b64encode(data: bytes) -> str:
+    """base64url without padding (as ``base64.urlsafe_b64encode(...).rstrip(b"=")``, in two C calls)."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _b64decode(data: str) -> bytes:
@@ -81,6 +86,7 @@ class FieldCipher:
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
         self._aead: dict[int, AESGCM] = {}
+        self._labels: dict[int, tuple[str, bytes]] = {}  # kid -> (token prefix, AAD prefix)
 
     def _aesgcm(self, kid: int) -> AESGCM:
         aead = self._aead.get(kid)
@@ -88,11 +94,16 @@ class FieldCipher:
             aead = self._aead[kid] = AESGCM(self.keyring.dek(kid))
         return aead
 
-    def encrypt(self, plaintext: str, aad: bytes, *, kid: int | None = None) -> str:
+    def encrypt(self, plaintext: str | bytes, aad: bytes, *, kid: int | None = None) -> str:
+        """``plaintext`` (text, or its UTF-8 bytes) sealed for the location ``aad``."""
         kid = self.keyring.active_kid if kid is None else kid
+        labels = self._labels.get(kid)
+        if labels is None:
+            labels = self._labels[kid] = (kid_prefix(kid), _full_aad(kid, b""))
+        data = plaintext if plaintext.__class__ is bytes else plaintext.encode("utf-8")
         nonce = os.urandom(12)  # random 96-bit nonce; rotate the DEK long before 2**32 seals
-        sealed = self._aesgcm(kid).encrypt(nonce, plaintext.encode("utf-8"), _full_aad(kid, aad))
-        return f"{kid_prefix(kid)}{base64.urlsafe_b64encode(nonce + sealed).decode('ascii').rstrip('=')}"
+        sealed = self._aesgcm(kid).encrypt(nonce, data, labels[1] + aad)
+        return labels[0] + _b64encode(nonce + sealed)
 
     def decrypt(self, token: str, aad: bytes, *, where: str = "a field") -> str:
         """The plaintext of ``token``; ``where`` (e.g. ``source_records.raw``) only labels errors."""
