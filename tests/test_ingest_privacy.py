@@ -209,6 +209,22 @@ def test_consents_go_to_the_ledger_once(tmp_path):
         assert len(conn.execute(select(privacy_consent_events)).all()) == count
 
 
+def test_a_consent_repeated_in_one_record_or_batch_is_one_ledger_row_each_record(tmp_path):
+    config = load_config(make_config(tmp_path, [signup(1)]))
+    store = Store.open(config.store_url)
+    runtime.ensure_active(store.engine, config.privacy, config.base_dir)
+    mapping = mapping_for(config, "exhibition_signup")
+    processor = StreamProcessor("expo", "signups", mapping, Cleaner(), (("序号",),), mapping_digest(mapping))
+    good, _ = processor.process([signup(1), signup(2)], "2026-01-01T00:00:00+00:00")
+    twice = [(*g[:5], g[5] + g[5]) for g in good]  # each record carries its consent twice
+    with store.transaction() as conn:
+        stored = store_batch(conn, "expo", "signups", twice, [], 1, datetime.now(UTC))
+    assert stored.consents == 2
+    with store.reading() as conn:
+        subjects = conn.execute(select(privacy_consent_events.c.subject)).scalars().all()
+    assert len(subjects) == len(set(subjects)) == 2
+
+
 def test_rewrap_targets_are_registered():
     names = {t.name for t in registered_targets()}
     assert {"source_records.raw+canonical", "quarantine.raw"} <= names

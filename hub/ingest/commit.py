@@ -113,34 +113,36 @@ def capture_consents(conn: Connection, connection: str, stream: str, good: Seque
     known = _known_events(conn, list(subjects.values()))
     ts = db_value(conn, privacy_consent_events.c.recorded_at, now)
     db_time = _time_converter(conn)
+    # Records share their ConsentRow objects (the worker reuses equal ones and pickling keeps them
+    # shared), so each distinct event is converted for the database once.
+    converted: dict[int, tuple[Any, ...]] = {}
     rows: list[tuple[Any, ...]] = []
     for pk, subject in subjects.items():
-        for e in with_events[pk]:
-            at = e[7]  # aware: equal instants compare and hash equal, whatever their zone
-            event = (subject, e[0], e[1], at)
-            if event in known:
+        for e in _distinct(with_events[pk]):
+            if known and (subject, e[0], e[1], e[7]) in known:  # aware times: equal instants are equal
                 continue
-            known.add(event)
-            rows.append((subject, e[0], e[1], e[2], e[3], e[4], e[5], e[6], subject, db_time(at),
-                         db_time(e[8]) if e[8] is not None else None, "ingest", ts))
+            values = converted.get(id(e))
+            if values is None:
+                values = converted[id(e)] = (*e[:7], db_time(e[7]), db_time(e[8]) if e[8] is not None else None)
+            rows.append((subject, *values[:7], subject, values[7], values[8], "ingest", ts))
     insert_rows(conn, privacy_consent_events, CONSENT_COLUMNS, rows)
     return len(rows)
 
 
-def _time_converter(conn: Connection) -> Any:
-    """The ledger's timestamp bind conversion, once per distinct time (consents share their times)."""
-    column = privacy_consent_events.c.effective_from
-    processor = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    if processor is None:
-        return lambda value: value
-    converted: dict[datetime, Any] = {}
+def _distinct(events: Sequence[Any]) -> Sequence[Any]:
+    """A record's events without repeats of one (purpose, status, time)."""
+    if len(events) < 2:
+        return events
+    seen: dict[tuple[Any, ...], Any] = {}
+    for e in events:
+        seen.setdefault((e[0], e[1], e[7]), e)
+    return list(seen.values())
 
-    def convert(value: datetime) -> Any:
-        result = converted.get(value)
-        if result is None:
-            result = converted[value] = processor(value)
-        return result
-    return convert
+
+def _time_converter(conn: Connection) -> Any:
+    """The ledger's timestamp bind conversion (SQLite stores text)."""
+    column = privacy_consent_events.c.effective_from
+    return column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (lambda value: value)
 
 
 def _known_events(conn: Connection, subjects: list[str]) -> set[tuple[str, str, str, datetime]]:
