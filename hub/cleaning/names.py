@@ -117,6 +117,7 @@ def _not_a_name(value: Any) -> bool:
     return type(value) is str and ("@" in value or _DIGITS_ONLY.fullmatch(value) is not None)
 
 
+@lru_cache(maxsize=1 << 14)  # family and given names repeat even where whole names do not
 def _clean_part(value: str) -> str:
     text = clean_text(value)
     return text if text.isascii() else _without_han_spaces(text.translate(_INTERPUNCTS))
@@ -244,9 +245,14 @@ def _written(name: dict[str, Any]) -> str:
 
 def _repair_case(text: Any) -> Any:
     """ADA LOVELACE and ada lovelace become Ada Lovelace; McDonald and 张伟 are left alone."""
-    if type(text) is not str or not (text.isupper() or text.islower()) or script_of(text) != "latin":
+    if type(text) is not str or not (text.isupper() or text.islower()):
         return text
-    return _WORD.sub(_capitalise, text)
+    return _repaired_case(text)
+
+
+@lru_cache(maxsize=1 << 14)
+def _repaired_case(text: str) -> str:
+    return _WORD.sub(_capitalise, text) if script_of(text) == "latin" else text
 
 
 def _capitalise(match: re.Match[str]) -> str:

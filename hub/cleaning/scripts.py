@@ -6,6 +6,7 @@ Only letters count: spaces, digits, punctuation, middle dots and combining marks
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 # Han ideographs, with radicals, 々 and 〇 (which NFKC leaves alone or maps to ideographs).
@@ -20,6 +21,7 @@ def is_han(text: str) -> bool:
     return not text.isascii() and _HAN_RUN.fullmatch(text) is not None
 
 
+@lru_cache(maxsize=1 << 14)  # names and their parts repeat
 def script_of(text: str) -> str | None:
     """The script of the letters in ``text``; ``None`` when it has no letters."""
     if text.isascii():

@@ -8,6 +8,7 @@ rebuilding its stream processors from plain settings.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -80,6 +81,9 @@ def _init_worker(settings: list[ProcessorSettings], in_tests: bool, store_url: s
         engine.dispose()
     for item in settings:
         _processors[item.stream] = item.build()
+    # What exists now (modules, schemas, mappings) lives as long as the worker: keep it out of the
+    # collector's full passes, which otherwise walk it again and again as the caches grow.
+    gc.freeze()
 
 
 def _process(stream: str, batch: list[dict[str, Any]], read_at: str,
