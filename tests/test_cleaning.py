@@ -413,3 +413,18 @@ def test_a_number_longer_than_e164_allows_is_not_a_phone():
 
     assert to_e164("+4920100000000000", "CN") is None
     assert to_e164("+49 30 12345678", "CN") == "+493012345678"
+
+
+def test_repeated_addresses_and_interactions_are_cleaned_alike_into_separate_objects():
+    cleaner = Cleaner()
+    record = {"person": {"name": {"full": "张伟"}, "addresses": [{"city": "深圳 ", "country": "cn"}]},
+              "interactions": [{"type": "event_registered", "at": "2026-03-01T09:30:00+08:00", "name": "Ｅｘｐｏ"}]}
+    first, _ = cleaner.clean(record)
+    second, _ = cleaner.clean(record)
+    assert first == second
+    assert first["person"]["addresses"][0] == {"city": "深圳", "country": "CN"}
+    assert first["interactions"][0]["name"] == "Expo"
+    first["person"]["addresses"][0]["city"] = "changed"
+    first["interactions"][0]["name"] = "changed"
+    third, _ = cleaner.clean(record)
+    assert third == second and third["person"]["addresses"][0]["city"] == "深圳"

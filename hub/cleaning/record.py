@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from hub.canonical import schema_errors
@@ -175,6 +176,20 @@ def _cleaned_list(items: list[Any], clean_item: Callable[[Any], Any]) -> Any:
     return out or MISSING
 
 
+def _memoised_for_text(clean_item: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``clean_item`` once per distinct mapping of text values (addresses and interactions repeat:
+    the same city, the same event at the same time); each caller gets its own copy."""
+    cached = lru_cache(maxsize=1 << 14)(lambda items: clean_item(dict(items)))
+
+    def clean(item: Any) -> Any:
+        if type(item) is not dict or not all(value.__class__ is str for value in item.values()):
+            return clean_item(item)
+        result = cached(tuple(item.items()))
+        return result.copy() if result.__class__ is dict else result
+    return clean
+
+
+@_memoised_for_text
 def _address(address: Any) -> Any:
     cleaned = clean_value(address)
     if type(cleaned) is dict and "country" in cleaned:
@@ -182,6 +197,7 @@ def _address(address: Any) -> Any:
     return cleaned
 
 
+@_memoised_for_text
 def _interaction(interaction: Any) -> Any:
     """Interactions are cleaned like text, except ``details``: source data, kept as it came."""
     if type(interaction) is not dict:
