@@ -45,15 +45,13 @@ class Comparer:
     """Compares pairs of records given by index into ``features``."""
 
     def __init__(self, features: Sequence[Features]) -> None:
-        self.strings = {attr: [getattr(f, attr) or "" for f in features]
-                        for attr in ("name_key", "employer", "street", "city")}
-        self.codes = {attr: _codes([getattr(f, attr) for f in features], {})
-                      for attr in ("name_key", "han", "employer", "city", "postcode", "gender", "street")}
-        dob_table: dict = {}
-        dobs = [f.dob for f in features]
-        self.dob = dobs
-        self.codes["dob"] = _codes(dobs, dob_table)
-        self.codes["dob_swapped"] = _codes([d[:4] + d[6:] + d[4:6] if d else None for d in dobs], dob_table)
+        tables: dict[str, dict] = {attr: {} for attr in ("name_key", "han", "employer", "city", "postcode", "gender",
+                                                         "street", "dob")}
+        self.codes = {attr: _codes([getattr(f, attr) for f in features], tables[attr]) for attr in tables}
+        self.codes["dob_swapped"] = _codes([d[:4] + d[6:] + d[4:6] if d else None for d in (f.dob for f in features)],
+                                           tables["dob"])
+        # the distinct strings by code: a fuzzy score is computed once per distinct pair of values
+        self.values = {attr: list(tables[attr]) for attr in ("name_key", "employer", "street", "city", "dob")}
         self.token_counts = np.fromiter(((f.name_key or "").count(" ") for f in features), dtype=np.int64,
                                         count=len(features))
         self.sets = {attr: _set_codes([getattr(f, attr) for f in features], {})
@@ -78,13 +76,20 @@ class Comparer:
         ca, cb = self.codes[attr][ia], self.codes[attr][ib]
         return ca, cb, (ca >= 0) & (cb >= 0)
 
-    def _sims(self, attr: str, ia: np.ndarray, ib: np.ndarray, mask: np.ndarray, scorer) -> np.ndarray:  # noqa: ANN001
-        sims = np.zeros(len(ia), dtype=np.float32)
+    def _sims(self, attr: str, ia: np.ndarray, ib: np.ndarray, mask: np.ndarray, scorer,  # noqa: ANN001
+              fill: float = 0.0) -> np.ndarray:
+        """``scorer`` of the values of the pairs in ``mask`` (both present), ``fill`` elsewhere; values
+        repeat (cities, employers, names), so each distinct (value, value) pair is scored once."""
+        sims = np.full(len(ia), fill, dtype=np.float32)
         idx = np.flatnonzero(mask)
         if len(idx):
-            col = self.strings[attr]
-            sims[idx] = process.cpdist([col[i] for i in ia[idx].tolist()], [col[i] for i in ib[idx].tolist()],
-                                       scorer=scorer, workers=WORKERS, dtype=np.float32)
+            codes, values = self.codes[attr], self.values[attr]
+            width = len(values)
+            distinct, inverse = np.unique(codes[ia[idx]] * width + codes[ib[idx]], return_inverse=True)
+            scores = process.cpdist([values[c] for c in (distinct // width).tolist()],
+                                    [values[c] for c in (distinct % width).tolist()],
+                                    scorer=scorer, workers=WORKERS, dtype=np.float32)
+            sims[idx] = scores[inverse]
         return sims
 
     def _exact(self, attr: str, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
@@ -124,11 +129,7 @@ class Comparer:
         equal = present & (ca == cb)
         swapped = present & (self.codes["dob_swapped"][ia] == cb)
         fuzzy = present & ~equal
-        dist = np.full(len(ia), 99, dtype=np.float32)
-        idx = np.flatnonzero(fuzzy)
-        if len(idx):
-            dist[idx] = process.cpdist([self.dob[i] for i in ia[idx].tolist()], [self.dob[i] for i in ib[idx].tolist()],
-                                       scorer=Levenshtein.distance, workers=WORKERS, dtype=np.float32)
+        dist = self._sims("dob", ia, ib, fuzzy, Levenshtein.distance, fill=99)
         level = np.where(equal, 3, np.where((dist <= 1) | swapped, 2, np.where(dist <= 2, 1, 0))).astype(np.int8)
         level[~present] = -1
         return level

@@ -37,7 +37,7 @@ class LinkResult:
     pairs_scored: int = 0
 
 
-def _factorise(values: list[str]) -> tuple[np.ndarray, list[str]]:
+def factorise(values: list[str]) -> tuple[np.ndarray, list[str]]:
     """A code per value (equal values, equal codes) and the distinct values by code."""
     fast = _factorise_digests(values)
     if fast is not None:
@@ -48,7 +48,7 @@ def _factorise(values: list[str]) -> tuple[np.ndarray, list[str]]:
 
 
 def _factorise_digests(values: list[str]) -> tuple[np.ndarray, list[str]] | None:
-    """``_factorise`` of 32-hex-digit digests, in numpy: each digest read as two 64-bit halves and
+    """``factorise`` of 32-hex-digit digests, in numpy: each digest read as two 64-bit halves and
     coded by its first half, the second half checked to agree within every code (None otherwise:
     not all digests, or two digests sharing a first half)."""
     n = len(values)
@@ -64,6 +64,15 @@ def _factorise_digests(values: list[str]) -> tuple[np.ndarray, list[str]] | None
     return codes.astype(np.int64, copy=False), [values[i] for i in first.tolist()]
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integers by sorting (numpy 2's hash-based ``unique`` is many times slower here)."""
+    values = np.sort(values)
+    keep = np.empty(len(values), dtype=bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 @dataclass
 class BlockCodes:
     """The records' blocking keys as integer codes: one entry per (record, key)."""
@@ -76,7 +85,7 @@ class BlockCodes:
 def block_codes(features: Sequence[Features]) -> BlockCodes:
     digests = [d for f in features for _, d in f.blocks]
     nodes = np.fromiter((i for i, f in enumerate(features) for _ in f.blocks), dtype=np.int64, count=len(digests))
-    codes, uniques = _factorise(digests)
+    codes, uniques = factorise(digests)
     return BlockCodes(codes, nodes, uniques)
 
 
@@ -85,14 +94,14 @@ def key_stats(features: Sequence[Features], blocks: BlockCodes | None = None) ->
     digests = [d for f in features for _, _, d in f.strong]
     stats: KeyStats = {}
     if digests:
-        codes, uniques = _factorise(digests)
+        codes, uniques = factorise(digests)
         holder_nodes = np.fromiter((i for i, f in enumerate(features) for _ in f.strong), dtype=np.int64,
                                    count=len(digests))
         name_codes = _name_codes(features)[holder_nodes]
         holders = np.bincount(codes, minlength=len(uniques))
         named = name_codes >= 0
         width = int(name_codes.max()) + 2
-        pairs = np.unique(codes[named] * width + name_codes[named])
+        pairs = sorted_unique(codes[named] * width + name_codes[named])
         distinct = np.bincount(pairs // width, minlength=len(uniques))
         stats.update(zip(uniques, zip(holders.tolist(), distinct.tolist(), strict=True), strict=True))
     blocks = blocks or block_codes(features)
@@ -107,7 +116,7 @@ def _name_codes(features: Sequence[Features]) -> np.ndarray:
     out = np.full(len(features), -1, dtype=np.int64)
     named = [i for i, f in enumerate(features) if f.name_digest]
     if named:
-        out[named] = _factorise([features[i].name_digest for i in named])[0]  # type: ignore[misc]
+        out[named] = factorise([features[i].name_digest for i in named])[0]  # type: ignore[misc]
     return out
 
 
@@ -149,7 +158,7 @@ def candidate_pairs(features: Sequence[Features], stats: KeyStats, max_block: in
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     lo, hi = lo[lo != hi], hi[lo != hi]
     n = len(features)
-    unique = np.unique(lo * n + hi)
+    unique = sorted_unique(lo * n + hi)
     return np.stack([unique // n, unique % n], axis=1)
 
 
@@ -257,7 +266,8 @@ class Linker:
         """Cluster under the guards: human must-links, then links kept from earlier runs (``stored``,
         incremental runs), then identifiers by priority, then scored ``pairs`` by weight."""
         s = self.settings
-        limited = {i: [(g, d) for k, g, d in f.strong if s.rule_for(k).limit < 1000]
+        unlimited = {k for k, r in s.key_rules.items() if r.limit >= 1000}  # rule_for: other kinds are limited
+        limited = {i: [(g, d) for k, g, d in f.strong if k not in unlimited]
                    for i, f in enumerate(self.features) if f.strong}
         limits = {k: r.limit for k, r in s.key_rules.items()}
         uf = GuardedUnionFind(len(self.features), limited, limits, cannot_link, s.max_cluster_records)
@@ -310,12 +320,11 @@ class Linker:
         review_w, match_w = weight_of(s.review_threshold), weight_of(s.match_threshold)
         result.refused["common_name"] += self.capped
         keep = np.flatnonzero(weights >= review_w)
-        for i in keep[np.argsort(-weights[keep], kind="stable")].tolist():
-            a, b = int(pairs[i, 0]), int(pairs[i, 1])
-            w = float(weights[i])
-            levels = {name: int(level) for name, level in zip(FIELDS, gammas[i].tolist(), strict=True)
-                      if level >= 0}
-            edge = Edge(a, b, "match", w, {"levels": levels, "p": round(float(probability(np.array([w]))[0]), 6)})
+        order = keep[np.argsort(-weights[keep], kind="stable")]
+        for a, b, w, p, row in zip(pairs[order, 0].tolist(), pairs[order, 1].tolist(), weights[order].tolist(),
+                                   probability(weights[order]).tolist(), gammas[order].tolist(), strict=True):
+            levels = {name: level for name, level in zip(FIELDS, row, strict=True) if level >= 0}
+            edge = Edge(a, b, "match", w, {"levels": levels, "p": round(p, 6)})
             if w >= match_w:
                 self._offer(uf, result, edge)
             elif uf.find(a) != uf.find(b) and _ordered((a, b)) not in cannot:

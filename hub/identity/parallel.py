@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,11 @@ from hub.store.schema import source_records
 
 MIN_RECORDS = 150_000  # below this a pool's start-up costs more than it saves
 RANGE = 20_000  # record ids per task
-_FIELDS = Features.__slots__
+_to_tuple = attrgetter(*Features.__slots__)  # a Features as a plain tuple (cheap to pickle), in C
 
 
 def workers() -> int:
     return min(os.cpu_count() or 1, 4)
-
-
-def _to_tuple(f: Features) -> tuple:
-    return tuple(getattr(f, name) for name in _FIELDS)
 
 
 def from_tuple(values: tuple) -> Features:

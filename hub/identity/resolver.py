@@ -37,9 +37,11 @@ from hub.identity.linker import (
     LinkResult,
     block_codes,
     candidate_pairs,
+    factorise,
     find_key_edges,
     fit_model,
     key_stats,
+    sorted_unique,
 )
 from hub.identity.model import FSModel, weight_of
 from hub.identity.settings import IdentitySettings
@@ -214,7 +216,7 @@ def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveS
     new = _load_features(conn, pending, settings)
     storage.replace_keys(conn, new)
     timer.lap("load_and_keys")
-    stats = storage.key_stats(conn, _digests(new))
+    stats = _stored_stats(conn, new)
     strong, blocks = [], []
     for f in new:
         for kind, _, d in f.strong:
@@ -234,11 +236,9 @@ def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveS
     pairs = _pairs_from_index(nodes, len(new), sharing)
     linker = Linker(nodes, settings, model, stats, total)
     _, weights = linker.score(pairs) if len(pairs) else (None, np.zeros(0))
-    review_w = weight_of(settings.review_threshold)
-    near = {nodes[int(b)].record_id for (a, b), w in zip(pairs.tolist(), weights.tolist(), strict=True)
-            if w >= review_w}
-    near |= {nodes[int(a)].record_id for (a, b), w in zip(pairs.tolist(), weights.tolist(), strict=True)
-             if w >= review_w}
+    close = pairs[weights >= weight_of(settings.review_threshold)]
+    node_ids = np.array([f.record_id for f in nodes], dtype=np.int64)
+    near = set(node_ids[close[:, 1]].tolist()) | set(node_ids[close[:, 0]].tolist())
     scope = pending_set | by_key | (near - pending_set)
     touched = set(storage.memberships(conn, list(scope)).values())
     scope |= storage.members_of(conn, list(touched))
@@ -248,31 +248,42 @@ def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveS
                              "profiles": len(touched), "records": len(features)}
     stored = storage.links_among(conn, [f.record_id for f in features[len(new):]])
     _link_and_apply(conn, settings, features, summary, model, replace_all=False, timer=timer, total=total,
-                    pairs_with_first=len(new), stored=stored)
+                    pairs_with_first=len(new), stored=stored, known_stats=stats)
 
 
-def _digests(features: Sequence[Features]) -> list[str]:
-    return [d for f in features for _, _, d in f.strong] + [d for f in features for _, d in f.blocks]
+def _stored_stats(conn: Connection, features: Sequence[Features], known: dict | None = None) -> dict:
+    """Key stats from the key index for the keys of ``features``, but those already ``known``."""
+    known = known or {}
+    strong = [d for f in features for _, _, d in f.strong if d not in known]
+    blocks = [d for f in features for _, d in f.blocks if d not in known]
+    return {**known, **storage.key_stats(conn, strong), **storage.block_counts(conn, blocks)}
 
 
 def _pairs_from_index(nodes: Sequence[Features], first: int, sharing: Sequence[tuple[str, int]]) -> np.ndarray:
     """Pairs (a new record first) of ``nodes`` holding a common key, given (digest, record id) rows
-    of the key index; the first ``first`` nodes are the new records, whose keys are stored too."""
-    index = {f.record_id: i for i, f in enumerate(nodes)}
-    new_by_digest: dict[str, list[int]] = {}
-    others: dict[str, list[int]] = {}
-    for digest, rid in sharing:
-        i = index.get(rid)
-        if i is not None:
-            (new_by_digest if i < first else others).setdefault(digest, []).append(i)
-    found: set[tuple[int, int]] = set()
-    for digest, news in new_by_digest.items():
-        for a in news:
-            found.update((a, b) for b in others.get(digest, ()))
-            found.update((min(a, b), max(a, b)) for b in news if b != a)
-    if not found:
+    of the key index; the first ``first`` nodes are the new records, whose keys are stored too.
+    Sorted and distinct: each new record paired with every other holder of each of its keys."""
+    node_ids = np.array([f.record_id for f in nodes], dtype=np.int64)
+    order = np.argsort(node_ids, kind="stable")
+    rids = np.array([rid for _, rid in sharing], dtype=np.int64)
+    found = np.minimum(np.searchsorted(node_ids[order], rids), max(len(order) - 1, 0))
+    held = node_ids[order][found] == rids if len(order) else np.zeros(len(rids), dtype=bool)
+    codes, _ = factorise([d for (d, _), keep in zip(sharing, held.tolist(), strict=True) if keep])
+    holders = order[found[held]]
+    by_code = np.argsort(codes, kind="stable")
+    codes, holders = codes[by_code], holders[by_code]
+    start = np.searchsorted(codes, codes, side="left")
+    size = np.searchsorted(codes, codes, side="right") - start
+    new = np.flatnonzero(holders < first)  # entries of new records: each pairs with its whole group
+    a = np.repeat(holders[new], size[new])
+    offsets = np.arange(len(a)) - np.repeat(np.cumsum(size[new]) - size[new], size[new])
+    b = holders[np.repeat(start[new], size[new]) + offsets]
+    a, b = np.minimum(a, b)[a != b], np.maximum(a, b)[a != b]
+    if len(a) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    return np.array(sorted(found), dtype=np.int64)
+    n = max(len(nodes), 1)
+    unique = sorted_unique(a * n + b)
+    return np.stack([unique // n, unique % n], axis=1)
 
 
 def _pairs_with(features: Sequence[Features], first: int, stats: dict, settings: IdentitySettings) -> np.ndarray:
@@ -287,12 +298,13 @@ def _link_and_apply(conn: Connection, settings: IdentitySettings, features: list
                     total: int | None = None, pairs_with_first: int | None = None,
                     stored: Sequence[tuple] = (), comparer: Comparer | None = None,
                     keyed: KeyEdges | None = None, pool: parallel.Pool | None = None,
-                    write_keys: bool = False) -> None:
+                    write_keys: bool = False, known_stats: dict | None = None) -> None:
     """Link ``features`` and write the result; ``write_keys``: also replace every stored key with
-    theirs (a full run), while the pool's workers build the golden profiles."""
+    theirs (a full run), while the pool's workers build the golden profiles. ``known_stats``: stored
+    key stats already read in this transaction (only the other keys' are read)."""
     timer = timer or _Timer(summary)
     if stats is None:
-        stats = storage.key_stats(conn, _digests(features))
+        stats = _stored_stats(conn, features, known_stats or {})
     if pairs is None and pairs_with_first is not None:
         pairs = _pairs_with(features, pairs_with_first, stats, settings)
     index = {f.record_id: i for i, f in enumerate(features)}

@@ -176,6 +176,17 @@ def key_stats(conn: Connection, digests: Sequence[str]) -> dict[str, tuple[int, 
     return out
 
 
+def block_counts(conn: Connection, digests: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """``key_stats`` of blocking keys, whose rows carry no name: (holders, 0), read from the digest
+    index alone."""
+    k = identity_keys.c
+    out = {}
+    for part in chunks(sorted(set(digests))):
+        query = select(k.digest, func.count()).where(in_values(conn.dialect, k.digest, "ds")).group_by(k.digest)
+        out.update({d: (n, 0) for d, n in conn.execute(query, {"ds": values_param(conn.dialect, part)})})
+    return out
+
+
 def holders(conn: Connection, digests: Sequence[str]) -> set[int]:
     found: set[int] = set()
     for part in chunks(sorted(set(digests))):
@@ -303,10 +314,10 @@ def iter_profile_members(conn: Connection, profile_ids: Sequence[int] | None) ->
             yield current, members
 
 
-def write_golden(conn: Connection, rows: Sequence[tuple[str, int]], *, sealed: bool = False) -> None:
-    """Store golden JSON, sealed; ``rows`` are (golden JSON, profile id), or (``seal_golden``'s, id)."""
-    if not sealed:
-        rows = [(seal_golden(pid, text), pid) for text, pid in rows]
+def write_golden(conn: Connection, rows: Sequence[tuple[str, int]]) -> None:
+    """Store golden JSON, sealed; ``rows`` are (golden JSON, profile id). (A full run on workers
+    writes its sealed golden records with the profile rows: ``write_profiles``.)"""
+    rows = [(seal_golden(pid, text), pid) for text, pid in rows]
     for part in chunks(rows):
         update_rows(conn, identity_profiles, ("golden",), ("id",), part)
 
