@@ -125,7 +125,7 @@ def test_extraction_on_worker_processes_equals_in_process(store_url, monkeypatch
     records = _people(600)
     store = seeded(store_url, records)
     resolve(store)
-    expected = profile_of(store), _goldens(store)
+    expected = profile_of(store), _goldens(store), _keys(store)
     settings = IdentitySettings()
     with store.reading() as conn:
         monkeypatch.setattr(parallel, "RANGE", 97)
@@ -133,8 +133,29 @@ def test_extraction_on_worker_processes_equals_in_process(store_url, monkeypatch
         local = parallel.extract_rows(storage.iter_records(conn), settings)
     assert [parallel._to_tuple(f) for f in spawned] == [parallel._to_tuple(f) for f in local]
     monkeypatch.setattr(parallel, "MIN_RECORDS", 1)
-    again = resolve(store, full=True)
-    assert again.mode == "full" and (profile_of(store), _goldens(store)) == expected
+    again = resolve(store, full=True)  # on the pool
+    assert again.mode == "full" and (profile_of(store), _goldens(store), _keys(store)) == expected
+
+
+def test_a_failed_key_write_rolls_back_the_whole_run(store_url, monkeypatch):
+    store = seeded(store_url, _people(300))
+    resolve(store)
+    before = profile_of(store), _goldens(store), _keys(store)
+
+    def fail(conn, features):  # noqa: ANN001, ANN202
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(parallel, "MIN_RECORDS", 1)
+    monkeypatch.setattr(storage, "replace_all_keys", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        resolve(store, full=True)
+    assert (profile_of(store), _goldens(store), _keys(store)) == before
+
+
+def _keys(store) -> list[tuple]:  # noqa: ANN001
+    with store.reading() as conn:
+        return [tuple(row) for row in conn.execute(select(identity_keys).order_by(
+            identity_keys.c.record_id, identity_keys.c.kind, identity_keys.c.digest))]
 
 
 def _goldens(store) -> dict:  # noqa: ANN001
