@@ -20,7 +20,7 @@ from hub.failpoints import failpoint
 from hub.ingest.processor import suppression_digests
 from hub.privacy.tables import privacy_consent_events, privacy_suppression
 from hub.store import records
-from hub.store.bulk import db_value, in_values, insert_rows, values_param
+from hub.store.bulk import db_converter, db_value, in_values, insert_rows, values_param
 from hub.store.records import BadRecord, BatchCounts, GoodRecord
 from hub.store.schema import source_records
 from hub.store.sealed import seal_json, source_key
@@ -112,7 +112,7 @@ def capture_consents(conn: Connection, connection: str, stream: str, good: Seque
     subjects = {pk: f"record:{ids[pk]}" for pk in pks if pk in ids}
     known = _known_events(conn, list(subjects.values()))
     ts = db_value(conn, privacy_consent_events.c.recorded_at, now)
-    db_time = _time_converter(conn)
+    db_time = db_converter(conn, privacy_consent_events.c.effective_from)
     # Records share their ConsentRow objects (the worker reuses equal ones and pickling keeps them
     # shared), so each distinct event is converted for the database once.
     converted: dict[int, tuple[Any, ...]] = {}
@@ -137,12 +137,6 @@ def _distinct(events: Sequence[Any]) -> Sequence[Any]:
     for e in events:
         seen.setdefault((e[0], e[1], e[7]), e)
     return list(seen.values())
-
-
-def _time_converter(conn: Connection) -> Any:
-    """The ledger's timestamp bind conversion (SQLite stores text)."""
-    column = privacy_consent_events.c.effective_from
-    return column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (lambda value: value)
 
 
 def _known_events(conn: Connection, subjects: list[str]) -> set[tuple[str, str, str, datetime]]:

@@ -8,7 +8,7 @@ need a type conversion (timestamps) are converted once per batch with the column
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -56,10 +56,14 @@ def update_rows(conn: Connection, table: Table, columns: tuple[str, ...], keys: 
         _execute(conn, sql, order, (*columns, *(f"k_{k}" for k in keys)), rows)
 
 
+def db_converter(conn: Connection, column: Column) -> Callable[[Any], Any]:
+    """The conversion SQLAlchemy applies to a value bound to ``column`` on this connection."""
+    return column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (lambda value: value)
+
+
 def db_value(conn: Connection, column: Column, value: Any) -> Any:
     """``value`` converted as SQLAlchemy would bind it to ``column`` on this connection."""
-    processor = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return processor(value) if processor else value
+    return db_converter(conn, column)(value)
 
 
 
