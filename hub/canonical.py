@@ -62,7 +62,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"missing required field {', '.join(repr(m) for m in missing)}"
     if v == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))
-        extra = sorted(k for k in (error.instance or {}) if k not in allowed)
+        extra = sorted((k for k in (error.instance or {}) if k not in allowed), key=str)
         return f"unknown field {', '.join(repr(e) for e in extra)}"
     if v == "enum":
         return "must be one of " + ", ".join(map(str, error.validator_value))

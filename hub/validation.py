@@ -56,11 +56,16 @@ def to_config_error(error: ValidationError, *, file: str, prefix: tuple[Any, ...
     path = (*prefix, *error.absolute_path)
     problem, fix = _describe(error)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = error.schema.get("properties", {})
-        extra = sorted(k for k in error.instance if k not in allowed)
+        extra = _unknown_keys(error.instance, error.schema.get("properties", {}))
         if extra:
-            path = (*path, extra[0])
+            path = (*path, str(extra[0]))  # a key, even when YAML read it as a number
     return ConfigError(problem, file=file, path=dotted(path) or "(top level)", fix=fix)
+
+
+def _unknown_keys(instance: dict[Any, Any], allowed: Iterable[str]) -> list[Any]:
+    """Keys not in ``allowed``, in a stable order; YAML keys may be null or numbers, so sort them as text."""
+    allowed = set(allowed)
+    return sorted((k for k in instance if k not in allowed), key=lambda k: (not isinstance(k, str), str(k)))
 
 
 def _describe(error: ValidationError) -> tuple[str, str | None]:
@@ -68,7 +73,7 @@ def _describe(error: ValidationError) -> tuple[str, str | None]:
     kind, expected, instance = error.validator, error.validator_value, error.instance
     if kind == "additionalProperties" and isinstance(instance, dict):
         allowed = list(error.schema.get("properties", {}))
-        extra = sorted(k for k in instance if k not in allowed)
+        extra = _unknown_keys(instance, allowed)
         if extra:
             suggestion = did_you_mean(str(extra[0]), allowed)
             fix = suggestion or ("allowed keys: " + ", ".join(allowed) if allowed else "remove it")

@@ -63,6 +63,10 @@ INVALID = [
      "mappings/x.yaml: name: must equal the file name 'x' (set 'name: x' or rename the file)"),
     ("name: x\nfeilds: {person.gender: a}",
      "mappings/x.yaml: feilds: unknown key (did you mean 'fields'?)"),
+    ("name: x\nfields: {person.gender: a}\nnull: 1\n7: 2",  # YAML keys that are not text
+     "mappings/x.yaml: 7: unknown key (allowed keys: name, description, fields)"),
+    ("?\n::",  # found by fuzz/run.py mapping: a null key next to a text one
+     "mappings/x.yaml: :: unknown key (allowed keys: name, description, fields)"),
     ("name: x\nfields: {}",
      "mappings/x.yaml: fields: must not be empty (map at least one target field)"),
     ("- name: x",
