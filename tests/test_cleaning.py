@@ -428,3 +428,30 @@ def test_repeated_addresses_and_interactions_are_cleaned_alike_into_separate_obj
     first["interactions"][0]["name"] = "changed"
     third, _ = cleaner.clean(record)
     assert third == second and third["person"]["addresses"][0]["city"] == "深圳"
+
+
+# Han names that look clean, and the characters that make them not: titles (先生, 总), a compatibility
+# ideograph (U+F900) and a Kangxi radical (U+2F00) that NFKC changes, a middle dot, a space, Latin.
+HANNISH = pieces(*"王张欧阳伟芳娜々〇", "先生", "女士", "总", "\uf900", "\u2f00", "·", " ", "a", max_size=4)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(optional(full=HANNISH, family=HANNISH, given=HANNISH), st.booleans())
+def test_plain_han_name_fast_path_agrees_with_the_full_cleaning(name: dict[str, str], joined: bool) -> None:
+    from hub.cleaning.names import _clean_name, _plain_han_name, clean_name
+    if joined and "family" in name and "given" in name:
+        name["full"] = name["family"] + name["given"]
+    expected = _clean_name(dict(name))
+    plain = _plain_han_name(name)
+    if plain is not None:
+        assert (plain, None, []) == (expected.name, expected.gender, expected.problems)
+        assert list(plain) == list(expected.name)  # the same key order: the stored JSON is the same
+    assert clean_name(name) == expected
+
+
+def test_plain_han_name_fast_path_is_taken_for_common_names() -> None:
+    from hub.cleaning.names import _plain_han_name
+    assert _plain_han_name({"full": "张伟", "family": "张", "given": "伟"}) is not None
+    assert _plain_han_name({"family": "欧阳", "given": "娜娜"}) is not None
+    assert _plain_han_name({"full": "王总", "family": "王", "given": "总"}) is None
+    assert _plain_han_name({"full": "张伟", "family": "张", "given": "芳"}) is None

@@ -142,7 +142,7 @@ def test_a_failed_key_write_rolls_back_the_whole_run(store_url, monkeypatch):
     resolve(store)
     before = profile_of(store), _goldens(store), _keys(store)
 
-    def fail(conn, features):  # noqa: ANN001, ANN202
+    def fail(conn, features, *key_json):  # noqa: ANN001, ANN002, ANN202
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(parallel, "MIN_RECORDS", 1)

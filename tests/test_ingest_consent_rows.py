@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.ingest.processor import Sealing
 
@@ -27,3 +30,33 @@ def test_a_consent_without_a_time_takes_each_batch_s_read_time():
     may_first, may_second = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 2, tzinfo=UTC)
     assert sealing.consents(_record(dict(consent)), may_first)[0].effective_from == may_first
     assert sealing.consents(_record(dict(consent)), may_second)[0].effective_from == may_second
+
+
+TIMES = st.one_of(st.none(), st.just("not a time"), st.just("2026-03-01T09:30:00"),  # naive: no time of its own
+                  st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))])).map(
+                      lambda t: t.isoformat().replace("+00:00", "Z")))
+CONSENTS = st.lists(st.fixed_dictionaries(
+    {"purpose": st.sampled_from(["marketing", "profiling", "bad purpose!", ""])},
+    optional={"status": st.sampled_from(["granted", "denied", "withdrawn", "maybe"]),
+              "channel": st.sampled_from(["any", "email", "sms"]), "separate": st.booleans(),
+              "basis": st.sampled_from(["consent", "contract", "whim"]),
+              "expires_at": TIMES, "at": TIMES}), min_size=1, max_size=3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(CONSENTS, st.lists(TIMES, min_size=3, max_size=3))
+def test_re_timed_rows_equal_rows_made_from_scratch(consents: list[dict], other_times: list) -> None:
+    """Rows made once per content and re-timed for each record are the rows the record gives alone."""
+    sealing = Sealing("expo", "signups", "digest")
+    read_at = datetime(2026, 5, 1, tzinfo=UTC)
+    for time in [None, *other_times]:  # the first record fills the cache, the others may use it
+        entries = [dict(c) if time is None else {**c, "at": time} for c in consents]
+        record = _record(entries[0]) | {"consents": entries}
+        assert _exact(sealing.consents(record, read_at)) == _exact(sealing._consents(record, read_at))
+
+
+def _exact(rows: tuple) -> list[tuple]:
+    """Rows with their times as text: aware times that are equal instants still differ in offset,
+    and the ledger stores UTC wall-clock times."""
+    return [(*row[:7], row.effective_from.isoformat(), row.expires_at and row.expires_at.isoformat())
+            for row in rows]

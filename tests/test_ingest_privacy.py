@@ -225,6 +225,28 @@ def test_a_consent_repeated_in_one_record_or_batch_is_one_ledger_row_each_record
     assert len(subjects) == len(set(subjects)) == 2
 
 
+def test_a_new_record_gets_all_its_consents_even_on_a_reused_row_id(tmp_path):
+    """SQLite gives a deleted last row's id to the next insert: the ledger's events for that id were
+    the erased record's, and must not stand in for the new record's own."""
+    config = load_config(make_config(tmp_path, [signup(1)]))
+    store = Store.open(config.store_url)
+    runtime.ensure_active(store.engine, config.privacy, config.base_dir)
+    mapping = mapping_for(config, "exhibition_signup")
+    processor = StreamProcessor("expo", "signups", mapping, Cleaner(), (("序号",),), mapping_digest(mapping))
+    good, _ = processor.process([signup(1)], "2026-01-01T00:00:00+00:00")
+    with store.transaction() as conn:
+        store_batch(conn, "expo", "signups", good, [], 1, datetime.now(UTC))
+        old_id = conn.execute(select(source_records.c.id)).scalar_one()
+        conn.execute(source_records.delete())  # the record is gone; its ledger rows stay as evidence
+    good, _ = processor.process([signup(2)], "2026-01-01T00:00:00+00:00")  # the same consent and time
+    with store.transaction() as conn:
+        stored = store_batch(conn, "expo", "signups", good, [], 2, datetime.now(UTC))
+        new_id = conn.execute(select(source_records.c.id)).scalar_one()
+        subjects = conn.execute(select(privacy_consent_events.c.subject)).scalars().all()
+    assert new_id == old_id
+    assert stored.consents == 1 and subjects == [f"record:{new_id}"] * 2
+
+
 def test_rewrap_targets_are_registered():
     names = {t.name for t in registered_targets()}
     assert {"source_records.raw+canonical", "quarantine.raw"} <= names

@@ -62,22 +62,28 @@ def to_e164(text: str, region: str) -> str | None:
 def valid_national(region: str) -> Callable[[str], bool]:
     """Whether a national significant number (digits, no leading zero) is valid in ``region``, as
     ``phonenumbers.is_valid_number`` decides it (a number desc with possible lengths is tried only
-    for those lengths; its pattern must match the whole number)."""
+    for those lengths; its pattern must match the whole number). Per length, the general pattern and
+    the type patterns that allow it are one regular expression: one match call per number."""
     metadata = PhoneMetadata.metadata_for_region(region)
 
-    def matcher(desc) -> tuple[frozenset[int], re.Pattern[str]] | None:  # noqa: ANN001
+    def matcher(desc) -> tuple[frozenset[int], str] | None:  # noqa: ANN001
         if desc is None or not desc.national_number_pattern:
             return None
-        return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
+        return frozenset(desc.possible_length), desc.national_number_pattern
 
     general = matcher(metadata.general_desc)
     types = tuple(m for m in (matcher(getattr(metadata, name)) for name in _TYPES) if m is not None)
 
-    def matches(number: str, lengths: frozenset[int], pattern: re.Pattern[str]) -> bool:
-        return (not lengths or len(number) in lengths) and pattern.fullmatch(number) is not None
+    @cache  # by length: a handful of lengths per region
+    def pattern_for(length: int) -> re.Pattern[str] | None:
+        allowed = [pattern for lengths, pattern in types if not lengths or length in lengths]
+        if general is None or (general[0] and length not in general[0]) or not allowed:
+            return None
+        return re.compile(f"(?=(?:{general[1]})\\Z)(?:{'|'.join(allowed)})")
 
     def valid(number: str) -> bool:
-        return general is not None and matches(number, *general) and any(matches(number, *t) for t in types)
+        pattern = pattern_for(len(number))
+        return pattern is not None and pattern.fullmatch(number) is not None
     return valid
 
 

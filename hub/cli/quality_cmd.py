@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, console, get_config, open_store
 from hub.config import Config
-from hub.quality.results import Evaluation, evaluations, latest, series
 from hub.quality.settings import QualitySettings
 from hub.quality.trend import change, fmt_change, fmt_value, sparkline
 from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.quality.results import Evaluation
 
 STATUS = {"ok": "[green]ok[/green]", "degraded": "[red]degraded[/red]"}
 
@@ -40,6 +42,10 @@ def quality(ctx: typer.Context,
         from hub.quality.runner import evaluate_quality
 
         evaluate_quality(store, cfg, [connection] if connection else None)
+    # Imported here, like the runner: the metrics load the identity tables (and pinyin), which
+    # other commands do not need at start-up.
+    from hub.quality.results import evaluations, latest, series
+
     with store.reading() as conn:
         if html is not None:
             from hub.quality.report import render_html

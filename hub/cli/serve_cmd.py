@@ -13,7 +13,7 @@ from hub.privacy.logfilter import install_log_filter, install_record_scrubber
 
 
 def register(app: typer.Typer) -> None:
-    from hub.console.cli import app as console_app
+    from hub.cli.console_cmd import app as console_app
 
     app.command("serve")(serve)
     app.add_typer(console_app, name="console")

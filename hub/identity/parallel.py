@@ -6,12 +6,18 @@ and need nothing from other records (or other profiles). The main process splits
 records into id ranges; each spawned worker opens the store itself, activates the privacy layer in
 its initialiser (``activate``: key material is never pickled, a worker loads the KEK as its parent
 did, and the parent's ``ensure_active`` already made the keys) and
-returns its records' features as plain tuples, which are cheap to send back. Workers only read
-(a snapshot of the committed records), so the parent may hold its write transaction meanwhile.
+returns its records' features as plain tuples, marshalled, which are cheap to send back. Workers only
+read (a snapshot of the committed records), so the parent may hold its write transaction meanwhile.
+In a full run on SQLite they also return the key rows as JSON (written by SQLite on a thread of the
+parent, see ``hub.identity.key_writer``) and the opened records, which the parent keeps and hands back
+with the golden-profile tasks: each record is decrypted once a run.
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
+import marshal
 import multiprocessing
 import os
 import sys
@@ -66,6 +72,13 @@ def _init(url: str, settings: IdentitySettings, privacy: PrivacySettings, base_d
         sys._called_from_test = True  # type: ignore[attr-defined]
     from hub.privacy.runtime import activate
 
+    # As in the parent (resolver._no_cyclic_gc): a task builds hundreds of thousands of small acyclic
+    # objects, and the collector would rescan the worker's caches each time (~40% of a task's time).
+    # A worker lives for one run; reference counting frees what it builds.
+    gc.disable()
+    # Its results delivered (multiprocessing flushes them before the interpreter's exit handlers run),
+    # a worker leaves without tearing down its heap object by object: the pool's shutdown waits for it.
+    atexit.register(os._exit, 0)
     _engine = _reader_engine(url)
     activate(_engine, privacy, Path(base_dir))  # the parent's ensure_active made the keys: only read them
     keys.set_plaintext_digests(plain)
@@ -82,11 +95,32 @@ def _reader_engine(url: str) -> Engine:
     return create_store_engine(url)
 
 
-def _extract_range(lo: int, hi: int) -> list[tuple]:
+Opened = tuple[str, str, str, bytes]  # a record's (connection, stream, source_pk, canonical JSON), opened
+
+
+def _extract_range(lo: int, hi: int, key_json: bool = False) -> bytes:
+    """The features of the records with ids in [lo, hi); with ``key_json`` also their key rows as JSON
+    and the records themselves, opened (for their golden profiles: each is decrypted once a run).
+    Marshalled: (feature tuples, key JSON or None, opened records), a few times cheaper than pickled."""
+    return marshal.dumps(_extract(lo, hi, key_json))
+
+
+def _extract(lo: int, hi: int, key_json: bool) -> tuple[list[tuple], str | None, list[Opened]]:
     assert _engine is not None and _settings is not None
     with _engine.connect() as conn:
-        rows = storage.iter_id_range(conn, lo, hi)
-        return [_to_tuple(f) for f in extract_rows(rows, _settings)]
+        rows = list(storage.iter_id_range(conn, lo, hi))
+    if not key_json:
+        return [_to_tuple(f) for f in extract_rows(rows, _settings)], None, []
+    opened: list[Opened] = []
+    features = []
+    for rid, connection, stream, pk, record_hash, canonical in rows:
+        text = storage.open_canonical_text(connection, stream, pk, canonical)
+        text = text.encode() if isinstance(text, str) else text  # bytes: compact, and cheap to pickle
+        f = extract(rid, orjson.loads(text), _settings)
+        f.record_hash = record_hash
+        features.append(f)
+        opened.append((sys.intern(connection), sys.intern(stream), pk, text))
+    return [_to_tuple(f) for f in features], storage.key_rows_json(features), opened
 
 
 def id_ranges(conn: Connection, size: int = RANGE) -> list[tuple[int, int]]:
@@ -106,6 +140,7 @@ class Pool:
             max_workers=workers(), mp_context=multiprocessing.get_context("spawn"), initializer=_init,
             initargs=(url, settings, privacy, str(base_dir), keys.plaintext_mode(),
                       hasattr(sys, "_called_from_test")))
+        self.opened: dict[int, Opened] = {}  # record id -> the record, opened (see ``features``)
 
     def __enter__(self) -> Pool:
         return self
@@ -113,20 +148,30 @@ class Pool:
     def __exit__(self, *exc: object) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
-    def features(self, conn: Connection) -> list[Features]:
-        """Features of every stored record, in id order."""
+    def features(self, conn: Connection, key_json: list[str] | None = None) -> list[Features]:
+        """Features of every stored record, in id order. With a ``key_json`` list, their key rows are
+        appended to it too, as JSON chunks in the same order (``storage.key_rows_json``), and the
+        records, opened, are kept for ``golden``."""
         ranges = id_ranges(conn)
         out: list[Features] = []
-        for part in self.executor.map(_extract_range, [r[0] for r in ranges], [r[1] for r in ranges]):
+        for result in self.executor.map(_extract_range, [r[0] for r in ranges], [r[1] for r in ranges],
+                                        [key_json is not None] * len(ranges)):
+            part, keys_part, opened = marshal.loads(result)
+            start = len(out)
             out.extend(from_tuple(t) for t in part)
+            if key_json is not None and keys_part is not None:
+                key_json.append(keys_part)
+                self.opened.update(zip([f.record_id for f in out[start:]], opened, strict=True))
         return out
 
     def golden(self, clusters: Sequence[tuple[int, Sequence[int]]]) -> Iterator[list[tuple[str, int]]]:
         """Batches of (sealed golden JSON, profile id) for (profile id, member record ids) clusters;
-        the workers start on them at once, so the caller may do other work before reading them."""
+        the workers start on them at once, so the caller may do other work before reading them.
+        Members come with their records when ``features`` kept them (and are read again otherwise)."""
         batches, batch, size = [], [], 0
+        opened, self.opened = self.opened, {}  # only the batches hold the records from here on
         for pid, members in clusters:
-            batch.append((pid, list(members)))
+            batch.append((pid, [(r, *opened[r]) for r in sorted(members)] if opened else list(members)))
             size += len(members)
             if size >= GOLDEN_BATCH:
                 batches.append(batch)
@@ -139,16 +184,27 @@ class Pool:
 GOLDEN_BATCH = 10_000  # member records per task
 
 
-def _golden_batch(clusters: list[tuple[int, list[int]]]) -> list[tuple[str, int]]:
+def _golden_batch(clusters: list[tuple[int, list]]) -> list[tuple[str, int]]:
+    """Sealed golden records of (profile id, members) clusters, members as record ids (read from the
+    store) or as (record id, *``Opened``) sorted by record id."""
     assert _engine is not None and _settings is not None
-    with _engine.connect() as conn:
-        rows = {row[0]: row for row in storage.iter_records(conn, [r for _, c in clusters for r in c])}
     out = []
-    for pid, members in clusters:
-        group = [Member(rid, c, s, pk, storage.open_canonical(c, s, pk, canonical))
-                 for rid, c, s, pk, _, canonical in (rows[r] for r in sorted(members))]
+    for pid, group in _members(clusters):
         out.append((storage.seal_golden(pid, orjson.dumps(build_golden(group, _settings)).decode()), pid))
     return out
+
+
+def _members(clusters: list[tuple[int, list]]) -> Iterator[tuple[int, list[Member]]]:
+    if clusters and clusters[0][1] and isinstance(clusters[0][1][0], tuple):
+        for pid, members in clusters:
+            yield pid, [Member(rid, c, s, pk, orjson.loads(text)) for rid, c, s, pk, text in members]
+        return
+    assert _engine is not None
+    with _engine.connect() as conn:
+        rows = {row[0]: row for row in storage.iter_records(conn, [r for _, c in clusters for r in c])}
+    for pid, members in clusters:
+        yield pid, [Member(rid, c, s, pk, storage.open_canonical(c, s, pk, canonical))
+                    for rid, c, s, pk, _, canonical in (rows[r] for r in sorted(members))]
 
 
 def extract_all(conn: Connection, settings: IdentitySettings, privacy: PrivacySettings,

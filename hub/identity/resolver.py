@@ -14,7 +14,7 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from hub.identity.compare import Comparer
 from hub.identity.features import Features
 from hub.identity.golden import build_golden
 from hub.identity.graph import Edge
+from hub.identity.key_writer import KeyWriter
 from hub.identity.linker import (
     KeyEdges,
     Linker,
@@ -185,22 +186,44 @@ def _full(conn: Connection, settings: IdentitySettings, summary: ResolveSummary,
 
 def _full_run(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer, *,
               retrain: bool, pool: parallel.Pool | None) -> None:
-    features = pool.features(conn) if pool is not None else _load_features(conn, None, settings)
+    """With a pool on SQLite, the workers also return the key rows as JSON, and a thread writes them
+    while this one blocks, trains and links (the connection is the thread's until ``settle``)."""
+    key_json: list[str] | None = [] if pool is not None and conn.dialect.name == "sqlite" else None
+    features = pool.features(conn, key_json) if pool is not None else _load_features(conn, None, settings)
     timer.lap("load_and_keys")
-    blocks = block_codes(features)
-    stats = key_stats(features, blocks)
-    pairs = candidate_pairs(features, stats, settings.max_block_size, blocks)
-    del blocks
-    timer.lap("blocking")
     model = _model(conn)
-    comparer = Comparer(features)
-    keyed = find_key_edges(features, settings, stats)
-    if retrain or model is None:
-        model = fit_model(features, pairs, settings, stats, comparer, keyed)
-        storage.save_state(conn, MODEL_STATE, model.to_json(), datetime.now(UTC))
-        timer.lap("train")
-    _link_and_apply(conn, settings, features, summary, model, replace_all=True, stats=stats, pairs=pairs,
-                    timer=timer, comparer=comparer, keyed=keyed, pool=pool, write_keys=True)
+    decided = storage.decisions(conn, None)
+    total = storage.record_count(conn)
+    writer = KeyWriter(conn, features, key_json) if key_json is not None else None
+    try:
+        blocks = block_codes(features)
+        stats = key_stats(features, blocks)
+        pairs = candidate_pairs(features, stats, settings.max_block_size, blocks)
+        del blocks
+        timer.lap("blocking")
+        comparer = Comparer(features)
+        keyed = find_key_edges(features, settings, stats)
+        trained = None
+        if retrain or model is None:
+            model = fit_model(features, pairs, settings, stats, comparer, keyed)
+            trained = model.to_json()
+            if writer is None:
+                storage.save_state(conn, MODEL_STATE, trained, datetime.now(UTC))
+            timer.lap("train")
+
+        def settle() -> None:  # the keys are written: the connection is this thread's again
+            assert writer is not None
+            writer.join()
+            if trained is not None:
+                storage.save_state(conn, MODEL_STATE, trained, datetime.now(UTC))
+
+        _link_and_apply(conn, settings, features, summary, model, replace_all=True, stats=stats, pairs=pairs,
+                        timer=timer, comparer=comparer, keyed=keyed, pool=pool, write_keys=writer is None,
+                        settle=settle if writer is not None else None, decided=decided, total=total)
+    except BaseException:
+        if writer is not None:
+            writer.wait()  # the transaction is rolled back next: never under a running statement
+        raise
 
 
 def _incremental(conn: Connection, settings: IdentitySettings, summary: ResolveSummary, timer: _Timer,
@@ -298,23 +321,30 @@ def _link_and_apply(conn: Connection, settings: IdentitySettings, features: list
                     total: int | None = None, pairs_with_first: int | None = None,
                     stored: Sequence[tuple] = (), comparer: Comparer | None = None,
                     keyed: KeyEdges | None = None, pool: parallel.Pool | None = None,
-                    write_keys: bool = False, known_stats: dict | None = None) -> None:
+                    write_keys: bool = False, known_stats: dict | None = None,
+                    settle: Callable[[], None] | None = None,
+                    decided: tuple[list[tuple[int, int]], list[tuple[int, int]]] | None = None) -> None:
     """Link ``features`` and write the result; ``write_keys``: also replace every stored key with
     theirs (a full run), while the pool's workers build the golden profiles. ``known_stats``: stored
-    key stats already read in this transaction (only the other keys' are read)."""
+    key stats already read in this transaction (only the other keys' are read). ``settle``: called
+    after linking, before the connection is used (it is another thread's until then), and
+    ``decided``: the decisions, read before that."""
     timer = timer or _Timer(summary)
     if stats is None:
         stats = _stored_stats(conn, features, known_stats or {})
     if pairs is None and pairs_with_first is not None:
         pairs = _pairs_with(features, pairs_with_first, stats, settings)
     index = {f.record_id: i for i, f in enumerate(features)}
-    must, cannot = storage.decisions(conn, None if replace_all else set(index))
+    must, cannot = decided if decided is not None else storage.decisions(conn, None if replace_all else set(index))
     to_idx = lambda pairs_: [(index[a], index[b]) for a, b in pairs_ if a in index and b in index]  # noqa: E731
     linker = Linker(features, settings, model, stats, total or storage.record_count(conn), comparer, keyed)
     kept = [Edge(index[a], index[b], kind, w or 0.0, orjson.loads(ev)) for a, b, kind, w, ev in stored
             if a in index and b in index]
     result = linker.link(to_idx(must), to_idx(cannot), pairs, stored=kept)
     timer.lap("link")
+    if settle is not None:
+        settle()
+        timer.lap("write_keys")
     plan = _plan(conn, features, result, replace_all=replace_all)
     goldens = pool.golden(plan.clusters) if pool is not None else None  # built on the workers meanwhile
     if write_keys:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, func, select, text, update
 
 from hub.identity.features import Features
@@ -26,13 +27,15 @@ from hub.identity.tables import (
     identity_profiles,
     identity_state,
 )
-from hub.privacy.crypto import location_aad
+from hub.privacy.crypto import FORMAT, location_aad
 from hub.privacy.rewrap import RewrapTarget, register_target
+from hub.privacy.runtime import current
 from hub.store.bulk import db_value, in_values, insert_rows, update_rows, values_param
 from hub.store.schema import source_records
 from hub.store.sealed import open_json, seal_text, source_key
 
 CHUNK = 20_000
+_SEALED = f"{FORMAT}."  # how a sealed value starts (JSON text never does)
 GOLDEN = ("identity_profiles", "golden")
 register_target(RewrapTarget(table=identity_profiles, key_column="id", value_columns=("golden",),
                              aad=lambda column, row: location_aad("identity_profiles", column, row["id"])))
@@ -41,6 +44,13 @@ register_target(RewrapTarget(table=identity_profiles, key_column="id", value_col
 def open_canonical(connection: str, stream: str, source_pk: str, stored: str | bytes) -> Any:
     """A source record's canonical record (sealed or, written before encryption, plaintext)."""
     return open_json("source_records", "canonical", source_key(connection, stream, source_pk), stored)
+
+
+def open_canonical_text(connection: str, stream: str, source_pk: str, stored: str | bytes) -> str | bytes:
+    """The JSON text of a source record's canonical record: ``open_canonical`` without the parsing."""
+    if isinstance(stored, str) and stored.startswith(_SEALED):
+        return current().open("source_records", "canonical", source_key(connection, stream, source_pk), stored)
+    return stored
 
 
 def seal_golden(profile_id: int, golden_json: str) -> str:
@@ -149,11 +159,30 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
     insert_rows(conn, target, tuple(columns), batch)
 
 
-def replace_all_keys(conn: Connection, features: Sequence[Features]) -> None:
+def key_rows_json(features: Iterable[Features]) -> str:
+    """``key_rows`` of ``features`` as one JSON array of arrays (what ``replace_all_keys`` takes on SQLite)."""
+    return orjson.dumps(list(key_rows(features))).decode()
+
+
+# The rows of one JSON array, inserted by SQLite itself: one statement, which runs without the GIL.
+# json_extract rather than ->> (SQLite 3.38+): the same SQL values, on any SQLite with JSON1.
+_INSERT_KEYS_JSON = (f"INSERT INTO identity_keys ({', '.join(KEY_COLUMNS)}) SELECT "  # noqa: S608
+                     + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(KEY_COLUMNS)))
+                     + " FROM json_each(?)")
+
+
+def replace_all_keys(conn: Connection, features: Sequence[Features], key_json: Sequence[str] | None = None) -> None:
+    """Replace every stored key with those of ``features``. ``key_json`` (SQLite only): the same rows as
+    ``key_rows_json`` chunks, in order; each is inserted by one statement, so that the work runs
+    outside the GIL while the calling thread's process goes on (see ``hub.identity.key_writer``)."""
     conn.execute(delete(identity_keys))
     for name, _ in KEY_INDEXES:
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-    copy_rows(conn, "identity_keys", KEY_COLUMNS, key_rows(features))
+    if key_json is not None and conn.dialect.name == "sqlite":
+        for part in key_json:
+            conn.exec_driver_sql(_INSERT_KEYS_JSON, (part,))
+    else:
+        copy_rows(conn, "identity_keys", KEY_COLUMNS, key_rows(features))
     for name, column in KEY_INDEXES:
         conn.exec_driver_sql(f"CREATE INDEX {name} ON identity_keys ({column})")
 

@@ -47,7 +47,7 @@ def store_batch(conn: Connection, connection: str, stream: str, good: Sequence[G
     counts = records.write_records(conn, connection, stream, good, run_id, now)
     if good:
         failpoint("ingest.mid_batch")
-    consents = capture_consents(conn, connection, stream, good, counts.changed or [], now)
+    consents = capture_consents(conn, connection, stream, good, counts, now)
     if bad:
         records.write_quarantine(conn, connection, stream, bad, run_id, now)
     if good and resolve:
@@ -95,36 +95,46 @@ def _with_digests(connection: str, stream: str, good: GoodRecord) -> GoodRecord:
 
 
 def capture_consents(conn: Connection, connection: str, stream: str, good: Sequence[GoodRecord],
-                     changed: Sequence[str], now: datetime) -> int:
-    """Ledger rows for the consents of the records just inserted or updated; none twice.
+                     counts: BatchCounts, now: datetime) -> int:
+    """Ledger rows for the consents of the records just inserted or updated (``counts.changed``);
+    none twice.
 
     The subject and source record are ``record:<id>`` of the stored row. An unchanged record adds
-    nothing, and a changed record adds only events the ledger does not hold yet for it.
+    nothing, a changed record adds only events the ledger does not hold yet for it, and a new record
+    all of its events (even where an erased record's row id came round again: those events were not
+    this record's).
     """
+    changed = counts.changed or []
     with_events = {g[0]: g[5] for g in good if len(g) > 5 and g[5]}
-    pks = [pk for pk in changed if pk in with_events]
-    if not pks:
+    new, rest = changed[:counts.inserted], changed
+    subjects: dict[str, str] = {}
+    if counts.inserted_ids is not None:  # ids of the new rows, as the insert gave them: look up the others
+        subjects = {pk: f"record:{row_id}" for pk, row_id in zip(new, counts.inserted_ids, strict=True)
+                    if pk in with_events}
+        rest = changed[counts.inserted:]
+    pks = [pk for pk in rest if pk in with_events]
+    known: set[tuple[str, str, str, datetime]] = set()
+    if pks:
+        found = conn.execute(select(source_records.c.source_pk, source_records.c.id).where(
+            source_records.c.connection == connection, source_records.c.stream == stream,
+            in_values(conn.dialect, source_records.c.source_pk, "pks")),
+            {"pks": values_param(conn.dialect, pks)}).all()
+        ids = dict(found)  # .all(): one fetch, not one per row
+        looked_up = {pk: f"record:{ids[pk]}" for pk in pks if pk in ids}
+        subjects.update(looked_up)
+        new_pks = set(new)
+        known = _known_events(conn, [subject for pk, subject in looked_up.items() if pk not in new_pks])
+    if not subjects:
         return 0
-    found = conn.execute(select(source_records.c.source_pk, source_records.c.id).where(
-        source_records.c.connection == connection, source_records.c.stream == stream,
-        in_values(conn.dialect, source_records.c.source_pk, "pks")), {"pks": values_param(conn.dialect, pks)}).all()
-    ids = dict(found)  # .all(): one fetch, not one per row
-    subjects = {pk: f"record:{ids[pk]}" for pk in pks if pk in ids}
-    known = _known_events(conn, list(subjects.values()))
     ts = db_value(conn, privacy_consent_events.c.recorded_at, now)
     db_time = db_converter(conn, privacy_consent_events.c.effective_from)
-    # Records share their ConsentRow objects (the worker reuses equal ones and pickling keeps them
-    # shared), so each distinct event is converted for the database once.
-    converted: dict[int, tuple[Any, ...]] = {}
     rows: list[tuple[Any, ...]] = []
     for pk, subject in subjects.items():
         for e in _distinct(with_events[pk]):
             if known and (subject, e[0], e[1], e[7]) in known:  # aware times: equal instants are equal
                 continue
-            values = converted.get(id(e))
-            if values is None:
-                values = converted[id(e)] = (*e[:7], db_time(e[7]), db_time(e[8]) if e[8] is not None else None)
-            rows.append((subject, *values[:7], subject, values[7], values[8], "ingest", ts))
+            expires = db_time(e[8]) if e[8] is not None else None
+            rows.append((subject, *e[:7], subject, db_time(e[7]), expires, "ingest", ts))
     insert_rows(conn, privacy_consent_events, CONSENT_COLUMNS, rows)
     return len(rows)
 

@@ -21,7 +21,7 @@ from hub.canonical import SCHEMA_VERSION
 from hub.cleaning import Cleaner
 from hub.errors import RecordError
 from hub.mapping import Mapping
-from hub.privacy.consent import JURISDICTIONS, events_from_canonical
+from hub.privacy.consent import JURISDICTIONS, consent_time, events_from_canonical
 from hub.privacy.crypto import location_aad
 from hub.privacy.runtime import current
 from hub.privacy.suppression import digests, identifiers_of
@@ -90,22 +90,28 @@ class Sealing:
     def consents(self, canonical: dict[str, Any], read_at: datetime) -> tuple[ConsentRow, ...]:
         """The record's consent events as ledger rows without their subject (the stored row's id).
 
-        Consents repeat (the same checkbox at the same sign-up time), so rows are kept by the
-        consents' content, unless one took the read time for want of its own."""
+        Consents repeat (the same checkbox) except for their time, so rows are made once per content
+        but the times and then only re-timed, as long as every consent has a time of its own (one
+        that took the batch's read time is computed each time)."""
         entries = canonical.get("consents")
         if not entries:
             return ()
         try:
-            key = tuple(tuple(entry.items()) for entry in entries)
-            rows = self._consent_rows.get(key)
+            key = tuple(tuple(item for item in entry.items() if item[0] != "at") for entry in entries)
+            made = self._consent_rows.get(key)
         except (AttributeError, TypeError):  # not plain values: no key, computed each time
             return self._consents(canonical, read_at)
-        if rows is None:
-            rows = self._consents(canonical, read_at)
-            if all(row.effective_from != read_at for row in rows):
-                if len(self._consent_rows) >= CONSENT_CACHE_SIZE:
-                    self._consent_rows.clear()
-                self._consent_rows[key] = rows
+        times = [consent_time(entry.get("at")) for entry in entries]
+        if None in times:
+            return self._consents(canonical, read_at)
+        if made is not None:
+            return tuple(ConsentRow(*row[:7], time.astimezone(UTC), row[8])
+                         for row, time in zip(made, times, strict=True))
+        rows = self._consents(canonical, read_at)
+        if len(rows) == len(entries):  # one row per consent, in order (none was left out)
+            if len(self._consent_rows) >= CONSENT_CACHE_SIZE:
+                self._consent_rows.clear()
+            self._consent_rows[key] = rows
         return rows
 
     def _consents(self, canonical: dict[str, Any], read_at: datetime) -> tuple[ConsentRow, ...]:

@@ -162,7 +162,8 @@ def consent_granted_now(conn: Connection, subject: str, purpose: str, at: dateti
     return decide(events_for(conn, subject, purpose), purpose, at, policy).granted
 
 
-def _parse_time(text: Any) -> datetime | None:
+def consent_time(text: Any) -> datetime | None:
+    """The aware time a consent's ``at`` (or ``expires_at``) gives, or ``None``."""
     if not isinstance(text, str):
         return None
     try:
@@ -188,8 +189,8 @@ def events_from_canonical(record: Mapping[str, Any], *, subject: str, source_rec
             continue
         out.append(ConsentEvent(
             subject=subject, purpose=purpose, status=status, basis=basis, jurisdiction=jurisdiction,
-            effective_from=_parse_time(entry.get("at")) or fallback_time,
-            expires_at=_parse_time(entry.get("expires_at")), channel=str(entry.get("channel") or "import")[:32],
+            effective_from=consent_time(entry.get("at")) or fallback_time,
+            expires_at=consent_time(entry.get("expires_at")), channel=str(entry.get("channel") or "import")[:32],
             source_connection=(record.get("provenance") or {}).get("connection"), source_record=source_record,
             separate=entry.get("separate") is True))
     return out

@@ -48,6 +48,22 @@ def insert_rows(conn: Connection, table: Table, columns: tuple[str, ...],
         _execute(conn, sql, order, columns, rows)
 
 
+def insert_rows_with_ids(conn: Connection, table: Table, columns: tuple[str, ...],
+                         rows: Sequence[Sequence[Any]]) -> range | None:
+    """``insert_rows``, and the new rows' generated ids in the order of ``rows`` where known without
+    reading them back: on SQLite, a table with an integer primary key gives each new row the largest
+    id so far plus one (https://sqlite.org/autoinc.html), so a batch inserted under the write lock gets
+    consecutive ids; the last id is checked to be sure. ``None`` elsewhere: read them back by key."""
+    if conn.dialect.name != "sqlite" or not rows:
+        insert_rows(conn, table, columns, rows)
+        return None
+    key = list(table.primary_key.columns)[0].name
+    before = conn.exec_driver_sql(f"SELECT max({key}) FROM {table.name}").scalar() or 0  # noqa: S608
+    insert_rows(conn, table, columns, rows)
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+    return range(before + 1, last + 1) if last == before + len(rows) else None
+
+
 def update_rows(conn: Connection, table: Table, columns: tuple[str, ...], keys: tuple[str, ...],
                 rows: Sequence[Sequence[Any]]) -> None:
     """UPDATE ``columns`` of the rows matching ``keys``; each row is (*column values, *key values)."""

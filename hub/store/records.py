@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from hub.privacy.crypto import location_aad
 from hub.privacy.rewrap import RewrapTarget, register_target
-from hub.store.bulk import db_value, in_values, insert_rows, update_rows, values_param
+from hub.store.bulk import db_value, in_values, insert_rows_with_ids, update_rows, values_param
 from hub.store.schema import quarantine, source_records
 from hub.store.sealed import open_json, seal_json, source_key
 
@@ -96,7 +96,8 @@ class BatchCounts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
-    changed: list[str] | None = None  # pks inserted or updated
+    changed: list[str] | None = None  # pks inserted, then those updated
+    inserted_ids: Sequence[int] | None = None  # the inserted rows' ids, in the order of ``changed``, where known
 
 
 def existing_hashes(conn: Connection, connection: str, stream: str, pks: Sequence[str]) -> dict[str, str]:
@@ -131,11 +132,12 @@ def write_records(conn: Connection, connection: str, stream: str, records: Seque
             inserts.append((connection, stream, pk, record_hash, raw, canonical, ts, ts, run_id))
         else:
             updates.append((record_hash, raw, canonical, ts, run_id, connection, stream, pk))
-    insert_rows(conn, source_records, RECORD_COLUMNS, inserts)
+    inserted_ids = insert_rows_with_ids(conn, source_records, RECORD_COLUMNS, inserts)
     update_rows(conn, source_records, RECORD_UPDATE_COLUMNS, RECORD_KEYS, updates)
     return BatchCounts(inserted=len(inserts), updated=len(updates),
                        unchanged=len(records) - len(inserts) - len(updates),
-                       changed=[row[2] for row in inserts] + [row[-1] for row in updates])
+                       changed=[row[2] for row in inserts] + [row[-1] for row in updates],
+                       inserted_ids=inserted_ids)
 
 
 def write_quarantine(conn: Connection, connection: str, stream: str, records: Sequence[BadRecord],

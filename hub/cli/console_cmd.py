@@ -8,7 +8,6 @@ import typer
 import yaml
 
 from hub.cli.common import ConfigOption, console, get_config
-from hub.console.passwords import hash_password
 from hub.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True, help="The admin console of `custhub serve`: users and passwords.")
@@ -19,6 +18,13 @@ def _ask_password() -> str:
     if len(password) < 10:
         raise ConfigError("the password is too short", fix="use at least 10 characters")
     return password
+
+
+def hash_password(password: str) -> str:
+    # Imported here: the console package loads the web app, which other commands do not need.
+    from hub.console.passwords import hash_password as scrypt_hash
+
+    return scrypt_hash(password)
 
 
 @app.command("hash-password")
