@@ -8,19 +8,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.ingest.processor import Sealing
+from hub.store.records import ConsentRow
 
 
 def _record(consent: dict) -> dict:
     return {"consents": [consent], "provenance": {"connection": "expo"}}
 
 
+def _rows(sealing: Sealing, record: dict, read_at: datetime) -> list[ConsentRow]:
+    """The rows, named; they travel from the workers as plain tuples (cheaper to pickle)."""
+    rows = sealing.consents(record, read_at)
+    assert all(row.__class__ is tuple for row in rows)
+    return [ConsentRow(*row) for row in rows]
+
+
 def test_a_consent_with_its_own_time_gives_the_same_rows_in_every_batch():
     sealing = Sealing("expo", "signups", "digest")
     consent = {"purpose": "marketing", "status": "granted", "channel": "any", "at": "2026-03-01T09:30:00+08:00"}
-    first = sealing.consents(_record(dict(consent)), datetime(2026, 5, 1, tzinfo=UTC))
-    again = sealing.consents(_record(dict(consent)), datetime(2026, 5, 2, tzinfo=UTC))
+    first = _rows(sealing, _record(dict(consent)), datetime(2026, 5, 1, tzinfo=UTC))
+    again = _rows(sealing, _record(dict(consent)), datetime(2026, 5, 2, tzinfo=UTC))
     assert first == again and first[0].effective_from == datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
-    denied = sealing.consents(_record({**consent, "status": "denied"}), datetime(2026, 5, 2, tzinfo=UTC))
+    denied = _rows(sealing, _record({**consent, "status": "denied"}), datetime(2026, 5, 2, tzinfo=UTC))
     assert denied[0].status == "denied"
 
 
@@ -28,8 +36,8 @@ def test_a_consent_without_a_time_takes_each_batch_s_read_time():
     sealing = Sealing("expo", "signups", "digest")
     consent = {"purpose": "marketing", "status": "granted", "channel": "any"}
     may_first, may_second = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 2, tzinfo=UTC)
-    assert sealing.consents(_record(dict(consent)), may_first)[0].effective_from == may_first
-    assert sealing.consents(_record(dict(consent)), may_second)[0].effective_from == may_second
+    assert _rows(sealing, _record(dict(consent)), may_first)[0].effective_from == may_first
+    assert _rows(sealing, _record(dict(consent)), may_second)[0].effective_from == may_second
 
 
 TIMES = st.one_of(st.none(), st.just("not a time"), st.just("2026-03-01T09:30:00"),  # naive: no time of its own
@@ -58,5 +66,4 @@ def test_re_timed_rows_equal_rows_made_from_scratch(consents: list[dict], other_
 def _exact(rows: tuple) -> list[tuple]:
     """Rows with their times as text: aware times that are equal instants still differ in offset,
     and the ledger stores UTC wall-clock times."""
-    return [(*row[:7], row.effective_from.isoformat(), row.expires_at and row.expires_at.isoformat())
-            for row in rows]
+    return [(*row[:7], row[7].isoformat(), row[8] and row[8].isoformat()) for row in rows]

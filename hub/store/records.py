@@ -58,7 +58,9 @@ def _sealed(table: str, column: str, connection: str, stream: str, pk: str, valu
 
 
 # Tuples, so that a batch crosses from a worker process as cheaply as pickle allows (plain tuples
-# of str unpickle in C; a dataclass instance costs a Python call each way).
+# of str unpickle in C; a dataclass instance costs a Python call each way). These named tuples
+# document the fields' order: ingest workers send plain tuples in that order (see
+# ``hub.ingest.processor``), read by index only.
 class ConsentRow(NamedTuple):
     """A consent event of a record, as a ledger row without its subject (value-free)."""
 
