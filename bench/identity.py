@@ -23,8 +23,11 @@ import argparse
 import itertools
 import multiprocessing
 import os
+import pickle
 import random
 import resource
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -174,7 +177,21 @@ def accuracy(kind: str, size: int, args: argparse.Namespace, workdir: Path) -> d
     return scores
 
 
-def scale(args: argparse.Namespace, workdir: Path) -> None:
+def seeded_store(args: argparse.Namespace, workdir: Path) -> tuple[Store, dict[tuple[str, str, str], int]]:
+    """A store holding the generated records, and their truth. With ``--seeded FILE`` (SQLite only) a
+    copy of FILE when it exists (seeded by an earlier run with the same ``--scale``/``--seed``, from the
+    same working directory: its keys are in .custhub/ there), else seeded and then copied to FILE."""
+    saved = Path(f"{args.seeded}.truth.pickle") if args.seeded else None
+    if args.seeded and args.seeded.exists() and saved is not None and saved.exists():
+        started = time.perf_counter()
+        store = fresh_store(None, f"scale{args.scale}", workdir)
+        store.close()
+        shutil.copyfile(args.seeded, workdir / f"identity_scale{args.scale}.db")
+        store = Store.open(f"sqlite:///{workdir / f'identity_scale{args.scale}.db'}")
+        truth = pickle.loads(saved.read_bytes())
+        os.sync()  # the copy on disk before the timed run, whose reads would otherwise wait for its writeback
+        print(f"- scale: copied the seeded store ({len(truth):,} records) in {time.perf_counter() - started:.1f} s")
+        return store, truth
     gen = Generator(seed=args.seed)
     started = time.perf_counter()
     store = fresh_store(args.store, f"scale{args.scale}", workdir)
@@ -187,6 +204,18 @@ def scale(args: argparse.Namespace, workdir: Path) -> None:
         for chunk in pool.imap(clean_batch, batches):
             truth.update(seed(store, chunk))
     print(f"- scale: generated and stored {len(truth):,} records in {time.perf_counter() - started:.1f} s")
+    if args.seeded and saved is not None:
+        store.close()  # the last connection closed checkpoints the write-ahead log into the file
+        with sqlite3.connect(workdir / f"identity_scale{args.scale}.db") as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copyfile(workdir / f"identity_scale{args.scale}.db", args.seeded)
+        saved.write_bytes(pickle.dumps(truth))
+        store = Store.open(f"sqlite:///{workdir / f'identity_scale{args.scale}.db'}")
+    return store, truth
+
+
+def scale(args: argparse.Namespace, workdir: Path) -> None:
+    store, truth = seeded_store(args, workdir)
     started = time.perf_counter()
     summary = resolve_identities(store, IdentitySettings())
     seconds = time.perf_counter() - started
@@ -221,6 +250,8 @@ def main() -> None:
                         help="skip the second resolution without the privacy layer")
     parser.add_argument("--store", help="PostgreSQL admin URL (default: SQLite files in a temp dir)")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--seeded", type=Path, help="scale run, SQLite: copy this seeded store (and its .truth.pickle) "
+                        "instead of seeding; when missing, seed and save it there (run from the same directory)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="custhub-identity-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -95,13 +95,16 @@ def choose(rule: str, candidates: list[tuple[Any, Member]], settings: IdentitySe
 _SINGLE = frozenset(SINGLE_FIELDS)
 
 
-def build_golden(members: Sequence[Member], settings: IdentitySettings) -> dict[str, Any]:
-    """The golden profile of ``members`` (see the module docstring); one pass over the members."""
-    sources = {m.record_id: m.source() for m in members}
+def build_golden(members: Sequence[Member], settings: IdentitySettings, *, compact: bool = False) -> dict[str, Any]:
+    """The golden profile of ``members`` (see the module docstring); one pass over the members.
+    ``compact``: each source in it (but those of the top-level ``sources`` list) is the index of
+    that source in the list instead of a copy; ``expand_golden`` gives the plain profile back."""
+    full = {m.record_id: m.source() for m in members}
+    sources: dict[int, Any] = {rid: i for i, rid in enumerate(full)} if compact else full
     single: dict[str, list[tuple[Any, Member]]] = {}
     multi: dict[str, dict[bytes, dict[str, Any]]] = {}
-    platform: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    tags: dict[str, list[dict[str, Any]]] = {}
+    platform: dict[str, dict[str, list[Any]]] = {}
+    tags: dict[str, list[Any]] = {}
     orgs, interactions, consents = [], [], []
     for m in members:
         source = sources[m.record_id]
@@ -125,7 +128,7 @@ def build_golden(members: Sequence[Member], settings: IdentitySettings) -> dict[
         if m.canonical.get("organization"):
             orgs.append((m.canonical["organization"], m))
         interactions.extend({**i, "source": source} for i in m.canonical.get("interactions") or ())
-        consents.extend({**c, "source": source} for c in m.canonical.get("consents") or ())
+        consents.extend(({**c, "source": source}, m.at) for c in m.canonical.get("consents") or ())
     fields = {name: choose(settings.field_rules.get(name, settings.default_rule), single[name], settings, sources)
               for name in SINGLE_FIELDS if name in single}
     golden: dict[str, Any] = {"fields": fields}
@@ -143,10 +146,57 @@ def build_golden(members: Sequence[Member], settings: IdentitySettings) -> dict[
     if interactions:
         golden["interactions"] = sorted(interactions, key=lambda i: _when(i.get("at", "")))
     if consents:
-        consents.sort(key=lambda c: _when(c.get("at") or c["source"]["at"]))
+        consents.sort(key=lambda item: _when(item[0].get("at") or item[1]))  # a member's at is its source's
+        history = [c for c, _ in consents]
         current: dict[tuple[str, str], dict[str, Any]] = {}
-        for c in consents:
+        for c in history:
             current[(c["purpose"], c.get("channel", "any"))] = c
-        golden["consents"] = {"current": list(current.values()), "history": consents}
-    golden["sources"] = list(sources.values())
+        golden["consents"] = {"current": list(current.values()), "history": history}
+    golden["sources"] = list(full.values())
+    return golden
+
+
+COMPACT = "g1:"  # how the text of a compact golden profile starts (JSON text never does)
+
+
+def golden_text(members: Sequence[Member], settings: IdentitySettings) -> str:
+    """The golden profile of ``members`` as stored: ``COMPACT`` and the compact profile's JSON (each source
+    once: a profile's sources were about 60% of its size). ``parse_golden`` reads it back."""
+    return COMPACT + orjson.dumps(build_golden(members, settings, compact=True)).decode()
+
+
+def parse_golden(text: str | bytes) -> dict[str, Any]:
+    """A stored golden profile's text (``golden_text``, or plain JSON written before) as the plain profile."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    if text.startswith(COMPACT):
+        return expand_golden(orjson.loads(text[len(COMPACT):]))
+    return orjson.loads(text)
+
+
+def expand_golden(golden: dict[str, Any]) -> dict[str, Any]:
+    """The plain profile of a compact one (``build_golden(..., compact=True)``), in place: each source
+    index becomes a copy of that source."""
+    listed = golden.get("sources") or []
+
+    def many(entry: dict[str, Any]) -> None:
+        entry["sources"] = [dict(listed[i]) for i in entry["sources"]]
+
+    chosen = list(golden.get("fields", {}).values())
+    if "organization" in golden:
+        chosen.append(golden["organization"])
+    for entry in chosen:
+        many(entry)
+        for alternative in entry["alternatives"]:
+            many(alternative)
+    for name in (*MULTI_FIELDS, "tags"):
+        for entry in golden.get(name, ()):
+            many(entry)
+    for entries in golden.get("platform_ids", {}).values():
+        for entry in entries:
+            many(entry)
+    consents = golden.get("consents") or {}
+    for item in (*golden.get("interactions", ()), *consents.get("current", ()), *consents.get("history", ())):
+        if isinstance(item["source"], int):  # (current consents are history's own objects until stored)
+            item["source"] = dict(listed[item["source"]])
     return golden

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, create_engine, func, select
 
 from hub.identity import keys, storage
 from hub.identity.features import Features, extract
-from hub.identity.golden import Member, build_golden
+from hub.identity.golden import Member, golden_text
 from hub.identity.settings import IdentitySettings
 from hub.privacy.settings import PrivacySettings
 from hub.store.schema import source_records
@@ -190,7 +190,7 @@ def _golden_batch(clusters: list[tuple[int, list]]) -> list[tuple[str, int]]:
     assert _engine is not None and _settings is not None
     out = []
     for pid, group in _members(clusters):
-        out.append((storage.seal_golden(pid, orjson.dumps(build_golden(group, _settings)).decode()), pid))
+        out.append((storage.seal_golden(pid, golden_text(group, _settings)), pid))
     return out
 
 

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from hub.identity import keys, parallel, review, storage
 from hub.identity.assign import Assignment, assign_profiles
 from hub.identity.compare import Comparer
 from hub.identity.features import Features
-from hub.identity.golden import build_golden
+from hub.identity.golden import golden_text
 from hub.identity.graph import Edge
 from hub.identity.key_writer import KeyWriter
 from hub.identity.linker import (
@@ -102,7 +102,7 @@ def resolve_identities(store: Store, settings: IdentitySettings, *, full: bool =
         run_id = runs.start_run(conn, "resolve", "identity")
     summary = ResolveSummary(run_id=run_id)
     try:
-        with store.transaction() as conn, _no_cyclic_gc():
+        with store.transaction() as conn, _no_cyclic_gc(), _large_cache(conn):
             _resolve(conn, settings, summary, full=full, retrain=retrain,
                      workers=(privacy or PrivacySettings(), base_dir or Path.cwd()))
             failpoint("resolve.before_commit")
@@ -130,6 +130,27 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+SQLITE_CACHE_KIB = 512 * 1024  # SQLite's page cache for a run's connection (default 2 MB), see _large_cache
+
+
+@contextmanager
+def _large_cache(conn: Connection) -> Iterator[None]:
+    """A large SQLite page cache for the run: a full run writes millions of rows into indexed tables
+    and builds the key indexes, and with the default 2 MB SQLite spills and reads back the same pages
+    (index leaves, B-tree interiors) again and again, and sorts for CREATE INDEX in temporary files.
+    Memory is taken only as pages are used; the connection's own size is restored after the run."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with suppress(Exception):  # never in place of the run's own error
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
 def resolve_records(conn: Connection, settings: IdentitySettings, record_ids: set[int],
@@ -405,7 +426,8 @@ def _apply(conn: Connection, features: list[Features], result: LinkResult, plan:
     storage.write_links(conn, record_ids, link_rows, replace_all=replace_all)
     summary.review_added += review.queue_pairs(
         conn, [(record_ids[e.a], record_ids[e.b], e.weight, e.evidence) for e in result.review], now)
-    review.mark_stale(conn, record_ids, now)
+    # a full run links every record and has just replaced every membership: all of them, in one query
+    review.mark_stale(conn, None if replace_all else record_ids, now)
     assignment = plan.assignment
     summary.records += len(features)
     summary.profiles += len(plan.clusters)
@@ -421,7 +443,7 @@ def _apply(conn: Connection, features: list[Features], result: LinkResult, plan:
 def _write_golden(conn: Connection, settings: IdentitySettings, profile_ids: Sequence[int] | None) -> None:
     batch: list[tuple[str, int]] = []
     for pid, members in storage.iter_profile_members(conn, profile_ids):
-        batch.append((orjson.dumps(build_golden(members, settings)).decode(), pid))
+        batch.append((golden_text(members, settings), pid))
         if len(batch) >= storage.CHUNK:
             storage.write_golden(conn, batch)
             batch = []

@@ -51,18 +51,21 @@ def queue_pairs(conn: Connection, pairs: Sequence[tuple[int, int, float, dict[st
     return len(inserts)
 
 
-def mark_stale(conn: Connection, record_ids: Sequence[int], now: datetime) -> None:
-    """Open items whose two records are now in one profile need no review any more."""
+def mark_stale(conn: Connection, record_ids: Sequence[int] | None, now: datetime) -> None:
+    """Open items (of ``record_ids``; None: of every record) whose two records are now in one profile
+    need no review any more."""
     r = identity_review.c
     a_member = identity_members.alias("ma")
     b_member = identity_members.alias("mb")
-    for part in chunks(list(record_ids)):
-        query = select(r.id).select_from(identity_review.join(a_member, a_member.c.record_id == r.record_a).join(
-            b_member, b_member.c.record_id == r.record_b)).where(
-            r.status == "open", a_member.c.profile_id == b_member.c.profile_id, _id_in(conn, r.record_a))
-        ids = [i for (i,) in conn.execute(query, {"ids": _ids_param(conn, part)})]
-        if ids:
-            conn.execute(update(identity_review).where(r.id.in_(ids)).values(status="stale", decided_at=now))
+    query = select(r.id).select_from(identity_review.join(a_member, a_member.c.record_id == r.record_a).join(
+        b_member, b_member.c.record_id == r.record_b)).where(
+        r.status == "open", a_member.c.profile_id == b_member.c.profile_id)
+    parts = [(query, {})] if record_ids is None else [
+        (query.where(_id_in(conn, r.record_a)), {"ids": _ids_param(conn, part)}) for part in chunks(list(record_ids))]
+    for part_query, params in parts:
+        ids = [i for (i,) in conn.execute(part_query, params)]
+        for some in chunks(ids):
+            conn.execute(update(identity_review).where(r.id.in_(some)).values(status="stale", decided_at=now))
 
 
 def add_decision(conn: Connection, a: int, b: int, decision: str, reason: str) -> None:

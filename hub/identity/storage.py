@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import Connection, delete, func, select, text, update
 
 from hub.identity.features import Features
-from hub.identity.golden import Member
+from hub.identity.golden import Member, parse_golden
 from hub.identity.keys import plaintext_mode
 from hub.identity.tables import (
     identity_decisions,
@@ -54,14 +54,20 @@ def open_canonical_text(connection: str, stream: str, source_pk: str, stored: st
 
 
 def seal_golden(profile_id: int, golden_json: str) -> str:
+    """``golden_json`` (``golden.golden_text``, or plain JSON) sealed for its row."""
     if plaintext_mode():  # the benchmark's baseline without the privacy layer, never in production
         return golden_json
     return seal_text(*GOLDEN, int(profile_id), golden_json)
 
 
 def open_golden(profile_id: int, stored: str | None) -> dict[str, Any]:
-    """A stored golden profile as a dict (``{}`` when none is stored yet)."""
-    return open_json(*GOLDEN, int(profile_id), stored) if stored else {}
+    """A stored golden profile as a dict (``{}`` when none is stored yet): the plain profile, also of a
+    compact one (``golden.golden_text``)."""
+    if not stored:
+        return {}
+    if isinstance(stored, str) and stored.startswith(_SEALED):
+        stored = current().open(*GOLDEN, int(profile_id), stored)
+    return parse_golden(stored)
 KEY_COLUMNS = ("record_id", "kind", "digest", "name_digest")
 KEY_INDEXES = (("ix_identity_keys_digest", "digest"), ("ix_identity_keys_record", "record_id"))
 
