@@ -19,14 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 with atheris.instrument_imports():
     from fuzz import targets
 
-TARGETS = {
-    "csv": lambda data: targets.file_reader(data, "csv"),
-    "jsonl": lambda data: targets.file_reader(data, "jsonl"),
-    "xlsx": lambda data: targets.file_reader(data, "xlsx"),
-    "signatures": targets.signature_checks,
-    "webhooks": targets.webhook_bodies,
-    "mapping": targets.mapping_loader,
-}
+TARGETS = targets.TARGETS
 
 
 def main() -> None:

@@ -81,3 +81,14 @@ def mapping_loader(data: bytes) -> None:
         compile_mapping(raw, _DIR / "fuzz.yaml")
     except ConfigError:
         pass
+
+
+# Each fuzz target by name, as `python fuzz/run.py NAME` and fuzz/corpus/NAME/ call it.
+TARGETS = {
+    "csv": lambda data: file_reader(data, "csv"),
+    "jsonl": lambda data: file_reader(data, "jsonl"),
+    "xlsx": lambda data: file_reader(data, "xlsx"),
+    "signatures": signature_checks,
+    "webhooks": webhook_bodies,
+    "mapping": mapping_loader,
+}

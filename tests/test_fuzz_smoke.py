@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from fuzz import targets
 from tests.helpers import REPO
 
-TARGETS = ("csv", "jsonl", "xlsx", "signatures", "webhooks", "mapping")
+TARGETS = tuple(targets.TARGETS)
 
 
 CORPUS = REPO / "fuzz" / "corpus"
@@ -59,13 +59,7 @@ SAVED = sorted(CORPUS.glob("*/*"))
 @pytest.mark.parametrize("saved", SAVED, ids=[f"{p.parent.name}/{p.name}" for p in SAVED])
 def test_saved_inputs_stay_fixed(saved):
     """Every input a fuzzer once crashed on (fuzz/corpus/<target>/) is handled without an exception."""
-    data = saved.read_bytes()
-    target = saved.parent.name
-    if target in ("csv", "jsonl", "xlsx"):
-        targets.file_reader(data, target)
-    else:
-        {"signatures": targets.signature_checks, "webhooks": targets.webhook_bodies,
-         "mapping": targets.mapping_loader}[target](data)
+    targets.TARGETS[saved.parent.name](saved.read_bytes())
 
 
 SEEDS = st.one_of(st.binary(max_size=300), st.sampled_from([

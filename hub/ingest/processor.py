@@ -117,7 +117,7 @@ class Sealing:
         events = events_from_canonical(canonical, subject="record:0", source_record=None,
                                        jurisdiction=self.jurisdiction, fallback_time=read_at)
         # Plain tuples in ConsentRow's field order: a named tuple costs a Python call to pickle and
-        # to unpickle, ~2 us per record on the main process, which is the bottleneck.
+        # to unpickle, ~2 us per record on each side (bench figures in docs/performance.md).
         return tuple((e.purpose, e.status, e.basis, e.separate, e.jurisdiction, e.channel, e.source_connection,
                       e.effective_from.astimezone(UTC), e.expires_at.astimezone(UTC) if e.expires_at else None)
                      for e in events)

@@ -19,7 +19,7 @@ from hub.errors import StoreError
 # state checkpoint roll back together, since they share one transaction. FULL would fsync on every
 # commit for no gain in what custhub promises.
 # A new store gets 16 KB pages: stored records are sealed JSON of 1-2 KB, and bulk inserts of them
-# cost SQLite ~30% less CPU than on 4 KB pages (bench/sqlite_pages.py). An existing file keeps the
+# cost SQLite 20-30% less CPU than on 4 KB pages (bench/sqlite_pages.py). An existing file keeps the
 # page size it was made with (it cannot change in WAL mode).
 SQLITE_PAGE_SIZE = 16384
 WAL_CHECKPOINT_BYTES = 64 << 20  # fewer, larger checkpoints during bulk ingest
