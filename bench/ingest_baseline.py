@@ -4,9 +4,11 @@ Used by ``bench/ingest.py --plaintext-baseline`` only. It patches the running be
 (and, through the worker initialiser, its worker processes): there is no configuration, option or
 environment variable of custhub that turns encryption off.
 
-What it removes: sealing of ``source_records.raw``/``.canonical`` and ``quarantine.raw`` and the
-keyed content hash (an unkeyed SHA-1, as before encryption). What it keeps: the suppression check
-and the consent capture, which are not encryption.
+What it removes: sealing of ``source_records.raw``/``.canonical`` and ``quarantine.raw`` (the field
+cipher hands the plaintext back) and the keyed content hash (an unkeyed SHA-1, as before
+encryption). What it keeps: the suppression check and the consent capture, which are not
+encryption. It patches the cipher and the runtime, not ``hub.ingest.processor``, which is compiled
+(hub.native) and so cannot be patched from Python.
 """
 
 from __future__ import annotations
@@ -14,26 +16,20 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from hub.ingest import processor, workers
+from hub.ingest import workers
+from hub.privacy.crypto import FieldCipher
+from hub.privacy.runtime import PrivacyRuntime
 from hub.store import records
 
 _original_init_worker = workers._init_worker
 
 
-class PlainSealing(processor.Sealing):
-    def record_hash(self, raw_json: str | bytes) -> str:
-        data = raw_json if isinstance(raw_json, bytes) else raw_json.encode()
-        return hashlib.sha1(data + self.salt, usedforsecurity=False).hexdigest()
-
-    def seal_record(self, pk: str, raw_json: str | bytes, canonical_json: str | bytes) -> tuple[str, str]:
-        return _text(raw_json), _text(canonical_json)
-
-    def seal_quarantine(self, pk: str, raw_json: str) -> str:
-        return raw_json
+def _plain_encrypt(self: FieldCipher, plaintext: str | bytes, aad: bytes, *, kid: int | None = None) -> str:
+    return plaintext.decode() if isinstance(plaintext, bytes) else plaintext
 
 
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _unkeyed_hash(self: PrivacyRuntime, data: bytes) -> str:
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
 def _plain_value(table: str, column: str, connection: str, stream: str, pk: str, value: str) -> str:
@@ -41,8 +37,9 @@ def _plain_value(table: str, column: str, connection: str, stream: str, pk: str,
 
 
 def install_plain() -> None:
-    """Patch this process: processors built from now on store plaintext."""
-    processor.Sealing = PlainSealing  # type: ignore[misc]
+    """Patch this process: every value sealed from now on stays plaintext."""
+    FieldCipher.encrypt = _plain_encrypt  # type: ignore[method-assign]
+    PrivacyRuntime.content_hash = _unkeyed_hash  # type: ignore[method-assign]
     records._sealed = _plain_value
 
 

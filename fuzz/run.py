@@ -9,12 +9,16 @@ the input to ./crash-<sha1>.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import atheris
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# atheris measures coverage in Python bytecode: fuzz the source build of the compiled modules
+# (hub.native). tests/test_fuzz_smoke.py replays the saved inputs on the build in use.
+os.environ.setdefault("CUSTHUB_PURE_PYTHON", "1")
 
 with atheris.instrument_imports():
     from fuzz import targets

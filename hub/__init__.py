@@ -9,7 +9,11 @@ Plugin authors import the hook marker from here::
         register(MySource())
 """
 
-from hub.hookspecs import hookimpl
+from hub import native
+
+native.install()  # before any compiled module loads: stale or unwanted builds load from source
+
+from hub.hookspecs import hookimpl  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "hookimpl"]

@@ -54,6 +54,7 @@ _PROBLEMS: Final = (
     ("invalid character", "invalid characters"),
 )
 _MAILTO: Final = "mailto:"
+INVALID_EMAIL: Final = "not a valid e-mail address"
 
 
 def normalize_email(text: str) -> tuple[str | None, str | None]:
@@ -98,4 +99,4 @@ def problem_of(error: EmailNotValidError) -> str:
     for needle, problem in _PROBLEMS:
         if needle in message:
             return f"not a valid e-mail address ({problem})"
-    return "not a valid e-mail address"
+    return INVALID_EMAIL

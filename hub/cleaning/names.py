@@ -294,5 +294,5 @@ def _raw_of(original: dict[str, Any]) -> str | None:
     family, given = original.get("family"), original.get("given")
     parts = [part for part in (family, given) if type(part) is str and part.strip()]
     if len(parts) == 2:
-        return _join(family.strip(), given.strip())
+        return _join(parts[0].strip(), parts[1].strip())
     return parts[0] if parts else None

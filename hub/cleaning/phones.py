@@ -65,6 +65,8 @@ def valid_national(region: str) -> Callable[[str], bool]:
     for those lengths; its pattern must match the whole number). Per length, the general pattern and
     the type patterns that allow it are one regular expression: one match call per number."""
     metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None:  # not a region phonenumbers knows: no number is valid there
+        return lambda number: False
 
     def matcher(desc) -> tuple[frozenset[int], str] | None:  # noqa: ANN001
         if desc is None or not desc.national_number_pattern:
@@ -73,18 +75,24 @@ def valid_national(region: str) -> Callable[[str], bool]:
 
     general = matcher(metadata.general_desc)
     types = tuple(m for m in (matcher(getattr(metadata, name)) for name in _TYPES) if m is not None)
-
-    @cache  # by length: a handful of lengths per region
-    def pattern_for(length: int) -> re.Pattern[str] | None:
-        allowed = [pattern for lengths, pattern in types if not lengths or length in lengths]
-        if general is None or (general[0] and length not in general[0]) or not allowed:
-            return None
-        return re.compile(f"(?=(?:{general[1]})\\Z)(?:{'|'.join(allowed)})")
+    by_length: dict[int, re.Pattern[str] | None] = {}  # a handful of lengths per region
 
     def valid(number: str) -> bool:
-        pattern = pattern_for(len(number))
+        length = len(number)
+        if length not in by_length:
+            by_length[length] = _length_pattern(general, types, length)
+        pattern = by_length[length]
         return pattern is not None and pattern.fullmatch(number) is not None
     return valid
+
+
+def _length_pattern(general: tuple[frozenset[int], str] | None, types: tuple[tuple[frozenset[int], str], ...],
+                    length: int) -> re.Pattern[str] | None:
+    """One expression for the numbers of ``length`` digits: the general pattern and the type patterns."""
+    allowed = [pattern for lengths, pattern in types if not lengths or length in lengths]
+    if general is None or (general[0] and length not in general[0]) or not allowed:
+        return None
+    return re.compile(f"(?=(?:{general[1]})\\Z)(?:{'|'.join(allowed)})")
 
 
 def invalid_phone(region: str) -> str:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from hub.canonical import schema_errors
-from hub.cleaning.emails import normalize_email
+from hub.cleaning.emails import INVALID_EMAIL, normalize_email
 from hub.cleaning.fields import birth_date_problem, country_code, language_tag, tag_list
 from hub.cleaning.names import clean_name
 from hub.cleaning.phones import check_region, invalid_phone, to_e164
@@ -35,6 +35,7 @@ class Cleaner:
             return record, schema_errors(record)
         problems: Problems = []
         out: dict[str, Any] = {}
+        cleaned: Any  # each key's cleaned value: of any JSON type
         for key, value in record.items():
             if key == "provenance":
                 cleaned = copy_json(value)
@@ -58,6 +59,7 @@ class Cleaner:
     def _person(self, person: dict[str, Any], problems: Problems) -> Any:
         out: dict[str, Any] = {}
         gender = None
+        cleaned: Any
         for key, value in person.items():
             if key == "name" and type(value) is dict:
                 name = clean_name(value)
@@ -88,6 +90,7 @@ class Cleaner:
     def _phones(self, phones: list[Any], problems: Problems) -> Any:
         out: list[Any] = []
         seen: set[str] = set()
+        cleaned: Any
         for phone in phones:
             if type(phone) is not dict or type(phone.get("number")) is not str:
                 cleaned = clean_value(phone)
@@ -110,6 +113,7 @@ class Cleaner:
 
     def _organization(self, organization: dict[str, Any], problems: Problems) -> Any:
         out: dict[str, Any] = {}
+        cleaned: Any
         for key, value in organization.items():
             if key == "country":
                 cleaned = country_code(clean_value(value))
@@ -137,7 +141,7 @@ class Cleaner:
         if type(email := contact.get("email")) is str:
             address, problem = normalize_email(email)
             if address is None:
-                problems.append((f"{path}.email", problem))
+                problems.append((f"{path}.email", problem or INVALID_EMAIL))
             else:
                 contact["email"] = address
 
@@ -145,6 +149,7 @@ class Cleaner:
 def _emails(emails: list[Any], problems: Problems) -> Any:
     out: list[Any] = []
     seen: set[str] = set()
+    cleaned: Any
     for email in emails:
         if type(email) is not dict or type(email.get("address")) is not str:
             cleaned = clean_value(email)
@@ -153,7 +158,7 @@ def _emails(emails: list[Any], problems: Problems) -> Any:
             if cleaned is not MISSING and "address" in cleaned:
                 address, problem = normalize_email(cleaned["address"])
                 if address is None:
-                    problems.append((f"person.emails[{len(out)}].address", problem))
+                    problems.append((f"person.emails[{len(out)}].address", problem or INVALID_EMAIL))
                 elif address in seen:
                     continue
                 else:

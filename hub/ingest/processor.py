@@ -25,7 +25,7 @@ from hub.privacy.consent import JURISDICTIONS, consent_time, events_from_canonic
 from hub.privacy.crypto import location_aad
 from hub.privacy.runtime import current
 from hub.privacy.suppression import digests, identifiers_of
-from hub.store.records import BadRecord, ConsentRow, GoodRecord
+from hub.store.records import BadRecord, ConsentValues, GoodRecord
 from hub.store.sealed import seal_json, source_key
 
 INVALID_MARKER = "_invalid"  # set by a source on a record it could not read properly
@@ -68,11 +68,11 @@ class Sealing:
         # JSON once per record for both columns (with location_aad itself, so it cannot drift).
         self._raw_aad = location_aad("source_records", "raw", None)[:-_NULL]
         self._canonical_aad = location_aad("source_records", "canonical", None)[:-_NULL]
-        self._consent_rows: dict[tuple[Any, ...], tuple[ConsentRow, ...]] = {}
+        self._consent_rows: dict[tuple[Any, ...], tuple[ConsentValues, ...]] = {}
 
     def record_hash(self, raw_json: str | bytes) -> str:
         """Keyed: an unkeyed hash of a record would let anyone confirm a guessed phone or name."""
-        data = raw_json if raw_json.__class__ is bytes else raw_json.encode()
+        data = raw_json if isinstance(raw_json, bytes) else raw_json.encode()
         return current().content_hash(data + self.salt)
 
     def seal_record(self, pk: str, raw_json: str | bytes, canonical_json: str | bytes) -> tuple[str, str]:
@@ -87,7 +87,7 @@ class Sealing:
     def suppression_digests(self, canonical: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         return suppression_digests(canonical)
 
-    def consents(self, canonical: dict[str, Any], read_at: datetime) -> tuple[ConsentRow, ...]:
+    def consents(self, canonical: dict[str, Any], read_at: datetime) -> tuple[ConsentValues, ...]:
         """The record's consent events as ledger rows without their subject (the stored row's id).
 
         Consents repeat (the same checkbox) except for their time, so rows are made once per content
@@ -101,9 +101,12 @@ class Sealing:
             made = self._consent_rows.get(key)
         except (AttributeError, TypeError):  # not plain values: no key, computed each time
             return self._consents(canonical, read_at)
-        times = [consent_time(entry.get("at")) for entry in entries]
-        if None in times:
-            return self._consents(canonical, read_at)
+        times: list[datetime] = []
+        for entry in entries:
+            time = consent_time(entry.get("at"))
+            if time is None:
+                return self._consents(canonical, read_at)
+            times.append(time)
         if made is not None:
             return tuple((*row[:7], time.astimezone(UTC), row[8]) for row, time in zip(made, times, strict=True))
         rows = self._consents(canonical, read_at)
@@ -113,7 +116,7 @@ class Sealing:
             self._consent_rows[key] = rows
         return rows
 
-    def _consents(self, canonical: dict[str, Any], read_at: datetime) -> tuple[ConsentRow, ...]:
+    def _consents(self, canonical: dict[str, Any], read_at: datetime) -> tuple[ConsentValues, ...]:
         events = events_from_canonical(canonical, subject="record:0", source_record=None,
                                        jurisdiction=self.jurisdiction, fallback_time=read_at)
         # Plain tuples in ConsentRow's field order: a named tuple costs a Python call to pickle and

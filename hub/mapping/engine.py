@@ -268,7 +268,7 @@ class Mapping:
         self.name, self.path, self.description, self.targets = name, path, description, targets
         self._runners = tuple(runners)
 
-    def apply(self, raw: dict[str, Any]) -> dict[str, Any]:
+    def apply(self, raw: Any) -> dict[str, Any]:
         """The partial canonical record; raises ``RecordError`` naming every failing field."""
         if not isinstance(raw, dict):
             raise RecordError([f"(record): must be an object, not {type(raw).__name__}"])

@@ -75,6 +75,10 @@ class ConsentRow(NamedTuple):
     expires_at: datetime | None
 
 
+# A ConsentRow as the plain tuple a worker sends (the same fields in the same order).
+ConsentValues = tuple[str, str, str, bool, str, str, str | None, datetime, datetime | None]
+
+
 class GoodRecord(NamedTuple):
     source_pk: str
     record_hash: str  # keyed (``PrivacyRuntime.content_hash``)
