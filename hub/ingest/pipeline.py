@@ -8,11 +8,13 @@ on (their records and state are committed independently).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +37,20 @@ from hub.store.runs import StreamCounts
 log = logging.getLogger("custhub.ingest")
 ProgressCallback = Callable[[int], None]
 MAX_PENDING_BATCHES = 6  # batches in flight on workers; bounds memory
+# Batches stay alive while workers process them, so at Python's default (700) the collector walks
+# them again and again: ~1 s of the main process per 300,000 records, ~0.04 s at this threshold.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+@contextmanager
+def fewer_collections(threshold: int = GC_YOUNG_THRESHOLD) -> Iterator[None]:
+    """Collect the youngest generation less often for the duration (cycles are still collected)."""
+    young, *older = gc.get_threshold()
+    gc.set_threshold(max(young, threshold), *older)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, *older)
 
 
 @dataclass
@@ -158,7 +174,8 @@ class IngestRun:
                 stream.has_open_quarantine = records.open_quarantine_count(conn, self.connection.name, name) > 0
         error = None
         try:
-            self._consume(source.read(src_config, selections, state))
+            with fewer_collections():
+                self._consume(source.read(src_config, selections, state))
         except CusthubError as exc:
             error = str(exc)
             self._flush_all()
