@@ -18,6 +18,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+PACKAGES = ("hub", "connectors")
+MANIFEST = "_native.json"  # hub.native.MANIFEST
 MYPY_ARGS = ("--ignore-missing-imports", "--follow-imports=silent", "--cache-dir=build/native/mypy-cache")
 
 
@@ -30,13 +32,14 @@ def _native_module(root: Path) -> Any:
     return module
 
 
-def remove_artifacts(root: Path, native: Any) -> None:
-    """Extension modules and the manifest of an earlier build: they would shadow edited sources."""
-    (root / "hub" / native.MANIFEST).unlink(missing_ok=True)
-    for name in native.NATIVE_MODULES:
-        source = native.source_path(name, root)
-        for built in source.parent.glob(f"{source.stem}.*.so"):
-            built.unlink()
+def remove_artifacts(root: Path) -> None:
+    """Extension modules and the manifest of an earlier build: they would shadow edited sources,
+    including those of modules taken off the list since."""
+    (root / "hub" / MANIFEST).unlink(missing_ok=True)
+    for package in PACKAGES:
+        for built in (root / package).rglob("*.so"):
+            if built.with_name(built.name.split(".")[0] + ".py").exists():
+                built.unlink()
     for shared in root.glob("*__mypyc.*.so"):
         shared.unlink()
 
@@ -67,14 +70,14 @@ class NativeBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         root = Path(self.root)
         native = _native_module(root)
-        remove_artifacts(root, native)
+        remove_artifacts(root)
         if os.environ.get(native.PURE_ENV):
             print(f"custhub: {native.PURE_ENV} is set: installing pure Python", file=sys.stderr)
             return
         try:
             built = compile_modules(root, native)
         except (Exception, SystemExit) as error:  # mypyc exits on a type error
-            remove_artifacts(root, native)
+            remove_artifacts(root)
             print(f"custhub: WARNING: compiling the speed-ups failed ({type(error).__name__}: {error}); "
                   "installing pure Python, which ingests more slowly", file=sys.stderr)
             return

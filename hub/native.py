@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 NATIVE_MODULES: tuple[str, ...] = (
+    "connectors.file.formats",
+    "connectors.file.keyed",
     "hub.cleaning.emails",
     "hub.cleaning.fields",
     "hub.cleaning.names",

@@ -18,6 +18,7 @@ import yaml
 
 from bench.datagen import HEADER, rows
 from connectors.file.formats import open_file
+from connectors.file.keyed import keyed_rows
 from connectors.file.settings import file_settings
 from hub import native
 from hub.cleaning import Cleaner
@@ -62,8 +63,10 @@ def sample_outcomes(cleaner: Cleaner) -> list[Any]:
         files = file_settings({**connection["config"], "base_dir": str(REPO / "config")})
         for settings in files:
             mapping = load_mapping(REPO / "mappings" / f"{connection['streams'][settings.stream]['mapping']}.yaml")
-            for _, data in open_file(settings).rows():
-                out.append(_outcome(mapping, cleaner, data))
+            state: dict[str, Any] = {"cursor": None, "since": None}
+            for data in keyed_rows(open_file(settings).rows(), state, settings.primary_key, settings.cursor_field):
+                out.append([data, _outcome(mapping, cleaner, data)])
+            out.append(state)
     return out
 
 

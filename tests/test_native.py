@@ -60,7 +60,8 @@ def test_a_fresh_build_is_used_and_the_environment_variable_turns_it_off():
 @needs_build
 def test_an_edited_source_loads_every_module_from_source(tmp_path):
     """An extension module would shadow its edited source: every listed module then loads as Python."""
-    shutil.copytree(REPO / "hub", tmp_path / "hub", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("hub", "connectors"):
+        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     for shared in REPO.glob("*__mypyc.*.so"):
         shutil.copy(shared, tmp_path)
     assert _loaded(tmp_path)[2] == dict.fromkeys(native.NATIVE_MODULES, "compiled")

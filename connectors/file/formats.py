@@ -23,7 +23,7 @@ import io
 import itertools
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import orjson
@@ -37,8 +37,13 @@ _SENTINEL = "\x00custhub: end of file\x00"
 
 
 def open_file(settings: FileSettings) -> CsvFile | JsonlFile | XlsxFile:
-    readers = {"csv": CsvFile, "jsonl": JsonlFile, "xlsx": XlsxFile}
-    return readers[settings.format](settings)
+    if settings.format == "csv":
+        return CsvFile(settings)
+    if settings.format == "jsonl":
+        return JsonlFile(settings)
+    if settings.format == "xlsx":
+        return XlsxFile(settings)
+    raise ValueError(f"unknown file format {settings.format!r}")  # the config schema allows only these
 
 
 def column_names(cells: list[Any]) -> list[str]:
@@ -274,7 +279,7 @@ class XlsxFile:
         raise CorruptInputError(f"{self.settings.label}: the sheet has no header row "
                                 "(put the column names in its first row)")
 
-    def _rows(self) -> Iterator[tuple[Any, ...]]:
+    def _rows(self) -> Generator[tuple[Any, ...], None, None]:
         """The sheet's rows as value tuples; the workbook is closed when the generator is."""
         import openpyxl
 
@@ -290,7 +295,7 @@ class XlsxFile:
                                     f"({self.fix})") from None
         return self._sheet_rows(workbook)
 
-    def _sheet_rows(self, workbook: Any) -> Iterator[tuple[Any, ...]]:
+    def _sheet_rows(self, workbook: Any) -> Generator[tuple[Any, ...], None, None]:
         try:
             sheet_name = self.settings.sheet
             if sheet_name is None:

@@ -23,13 +23,11 @@ full_refresh read ignores the state.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
-import orjson
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteStream,
@@ -42,12 +40,11 @@ from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.sources.streams.core import CheckpointMixin
 
 from connectors.file.formats import open_file
+from connectors.file.keyed import ROW, ROW_HASH, keyed_rows
 from connectors.file.settings import FileSettings, checkpoint_every, file_settings, spec
 from hub.errors import ConfigError, CusthubError
 from hub.sources.cdk_runner import BATCH, traced_error
 
-ROW = "_row"
-ROW_HASH = "_row_hash"
 RECORD_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "type": "object",
@@ -199,35 +196,10 @@ class FileStream(Stream, CheckpointMixin):
             state.update(cursor=cursor, since=since)
         self._state = state
 
-        primary_key = settings.primary_key
-        sha1, dumps, sort_keys = hashlib.sha1, orjson.dumps, orjson.OPT_SORT_KEYS
-        for row_no, data in file.rows(skip):
-            state["offset"] = row_no
-            if data is None:
-                continue
-            if cursor_column:
-                value = data.get(cursor_column)
-                text = (value if isinstance(value, str) else "" if value is None else str(value)).strip()
-                if text:
-                    if cursor is None or text > cursor:
-                        cursor = state["cursor"] = text
-                    if since is not None and text <= since:
-                        continue
-            if primary_key:
-                _flag_missing_key(data, primary_key)
-            data[ROW_HASH] = sha1(dumps(data, option=sort_keys)).hexdigest()
-            data[ROW] = row_no
-            yield data
+        yield from keyed_rows(file.rows(skip), state, settings.primary_key, cursor_column)
 
     def get_error_display_message(self, exception: BaseException) -> str | None:
         return str(exception) if isinstance(exception, CusthubError) else None
-
-
-def _flag_missing_key(data: dict[str, Any], primary_key: tuple[str, ...]) -> None:
-    missing = [column for column in primary_key if data.get(column) in (None, "")]
-    if missing:
-        problem = f"primary key column '{missing[0]}' is empty"
-        data["_invalid"] = f"{data['_invalid']}; {problem}" if "_invalid" in data else problem
 
 
 @contextlib.contextmanager

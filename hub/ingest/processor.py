@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -55,6 +56,13 @@ def suppression_digests(canonical: dict[str, Any]) -> tuple[tuple[str, str], ...
 CONSENT_CACHE_SIZE = 1 << 15
 _NULL = len(b"null")
 _EMPTY_PREFIX = len(location_aad("", "", None)) - _NULL
+
+
+@lru_cache(maxsize=1 << 14)  # sign-up times repeat: a form's batch, a minute's worth of visitors
+def utc_consent_time(text: str) -> datetime | None:
+    """``consent_time(text)`` in UTC, as the ledger rows carry it."""
+    time = consent_time(text)
+    return None if time is None else time.astimezone(UTC)
 
 
 class Sealing:
@@ -103,12 +111,13 @@ class Sealing:
             return self._consents(canonical, read_at)
         times: list[datetime] = []
         for entry in entries:
-            time = consent_time(entry.get("at"))
+            at = entry.get("at")
+            time = utc_consent_time(at) if isinstance(at, str) else None
             if time is None:
                 return self._consents(canonical, read_at)
             times.append(time)
         if made is not None:
-            return tuple((*row[:7], time.astimezone(UTC), row[8]) for row, time in zip(made, times, strict=True))
+            return tuple((*row[:7], time, row[8]) for row, time in zip(made, times, strict=True))
         rows = self._consents(canonical, read_at)
         if len(rows) == len(entries):  # one row per consent, in order (none was left out)
             if len(self._consent_rows) >= CONSENT_CACHE_SIZE:
