@@ -76,6 +76,32 @@ def kid_prefix(kid: int) -> str:
     return f"{FORMAT}.{kid}."
 
 
+class NoncePool:
+    """Random 96-bit GCM nonces, drawn from the OS in blocks: one ``getrandom`` call per value cost
+    ~0.5 µs, a fifth of sealing a value. Thread-safe without a lock (a list iterator hands each
+    item out once); a forked child starts a fresh pool, so it never reuses its parent's nonces."""
+
+    BLOCK = 4096  # nonces per draw (48 KB)
+
+    def __init__(self) -> None:
+        self._nonces: Any = iter(())
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._nonces = iter(())
+
+    def take(self) -> bytes:
+        for nonce in self._nonces:  # one item, or nothing when the block is used up
+            return nonce
+        block = os.urandom(12 * self.BLOCK)
+        self._nonces = nonces = iter([block[i:i + 12] for i in range(0, len(block), 12)])
+        return next(nonces)
+
+
+NONCES = NoncePool()
+
+
 def _full_aad(kid: int, aad: bytes) -> bytes:
     return f"{FORMAT}|{kid}|".encode() + aad
 
@@ -101,7 +127,7 @@ class FieldCipher:
         if labels is None:
             labels = self._labels[kid] = (kid_prefix(kid), _full_aad(kid, b""))
         data = plaintext if plaintext.__class__ is bytes else plaintext.encode("utf-8")
-        nonce = os.urandom(12)  # random 96-bit nonce; rotate the DEK long before 2**32 seals
+        nonce = NONCES.take()  # random 96-bit nonce; rotate the DEK long before 2**32 seals
         sealed = self._aesgcm(kid).encrypt(nonce, data, labels[1] + aad)
         return labels[0] + _b64encode(nonce + sealed)
 
