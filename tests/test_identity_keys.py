@@ -7,7 +7,18 @@ import pytest
 from hub.identity.features import extract, name_parts
 from hub.identity.keys import key_digest, latin_tokens, normalise_email, normalise_phone, org_key, place_key
 from hub.identity.settings import IdentitySettings
+from hub.privacy import blind_index
+from hub.privacy.blind_index import BlindIndexer
 from tests.test_identity_support import rec
+
+
+@pytest.fixture(autouse=True)
+def indexer():
+    """Digests need a blind indexer: these tests used to borrow one an earlier test had installed."""
+    previous = blind_index._installed
+    blind_index.install(BlindIndexer(b"\x07" * 32))
+    yield
+    blind_index.install(previous)
 
 
 def test_key_digest_is_stable_typed_and_hides_the_value():

@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-
 from hub.cleaning.scripts import is_han
 from hub.privacy import blind_index
 
@@ -120,6 +118,10 @@ def latin_tokens(text: str) -> list[str]:
 @lru_cache(maxsize=200_000)
 def pinyin_of(han: str) -> str:
     """The toneless pinyin of Han text, syllables joined: 小明 -> xiaoming."""
+    # Imported on first use: its phrase dictionary takes ~0.2 s to load, which every other command
+    # (ingest above all) would otherwise pay at start-up.
+    from pypinyin import Style, lazy_pinyin
+
     return "".join(lazy_pinyin(han, style=Style.NORMAL, errors="ignore")).lower()
 
 

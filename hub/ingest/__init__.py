@@ -1,6 +1,20 @@
-"""Ingest: read a connection's source, map, clean and store its records with their state."""
+"""Ingest: read a connection's source, map, clean and store its records with their state.
 
-from hub.ingest.pipeline import RunResult, run_connection
-from hub.ingest.retry import RetryResult, retry_quarantined
+The names below load on first use, so that ingest's worker processes, which import only
+``hub.ingest.workers``, do not import the whole pipeline (config, sources) at start-up.
+"""
 
-__all__ = ["RetryResult", "RunResult", "retry_quarantined", "run_connection"]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {"RunResult": "hub.ingest.pipeline", "run_connection": "hub.ingest.pipeline",
+            "RetryResult": "hub.ingest.retry", "retry_quarantined": "hub.ingest.retry"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'hub.ingest' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

@@ -170,8 +170,8 @@ class IngestRun:
             runs.mark_interrupted(conn, "ingest", self.connection.name)
             self.run_id = runs.start_run(conn, "ingest", self.connection.name)
             state = {} if self.full_refresh else runs.load_state(conn, self.connection.name)
-            for name, stream in self.streams.items():
-                stream.has_open_quarantine = records.open_quarantine_count(conn, self.connection.name, name) > 0
+            for name, run in self.streams.items():
+                run.has_open_quarantine = records.open_quarantine_count(conn, self.connection.name, name) > 0
         error = None
         try:
             with fewer_collections():
