@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import sys
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,16 @@ def remove_artifacts(root: Path) -> None:
     including those of modules taken off the list since."""
     (root / "hub" / MANIFEST).unlink(missing_ok=True)
     for package in PACKAGES:
-        for built in (root / package).rglob("*.so"):
-            if built.with_name(built.name.split(".")[0] + ".py").exists():
+        for built in (root / package).rglob("*"):
+            if _is_extension(built) and built.with_name(built.name.split(".")[0] + ".py").exists():
                 built.unlink()
-    for shared in root.glob("*__mypyc.*.so"):
-        shared.unlink()
+    for shared in root.glob("*__mypyc.*"):
+        if _is_extension(shared):
+            shared.unlink()
+
+
+def _is_extension(path: Path) -> bool:
+    return path.is_file() and any(path.name.endswith(suffix) for suffix in EXTENSION_SUFFIXES)
 
 
 def compile_modules(root: Path, native: Any) -> list[Path]:
@@ -74,6 +80,7 @@ class NativeBuildHook(BuildHookInterface):
         if os.environ.get(native.PURE_ENV):
             print(f"custhub: {native.PURE_ENV} is set: installing pure Python", file=sys.stderr)
             return
+        manifest_data = native.manifest_for(root)  # the sources as they go into the compiler
         try:
             built = compile_modules(root, native)
         except (Exception, SystemExit) as error:  # mypyc exits on a type error
@@ -82,8 +89,7 @@ class NativeBuildHook(BuildHookInterface):
                   "installing pure Python, which ingests more slowly", file=sys.stderr)
             return
         manifest = root / "hub" / native.MANIFEST
-        manifest.write_text(json.dumps({"modules": native.source_hashes(native.NATIVE_MODULES, root),
-                                        "python": sys.implementation.cache_tag}, indent=1), "utf-8")
+        manifest.write_text(json.dumps(manifest_data, indent=1), "utf-8")
         print(f"custhub: compiled {len(native.NATIVE_MODULES)} modules with mypyc", file=sys.stderr)
         if version != "editable":  # an editable install finds them in place
             for path in [*built, manifest]:

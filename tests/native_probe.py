@@ -34,7 +34,13 @@ AWKWARD_TEXT = ["", " ", "\u3000", "张伟先生", "Ｗａｎｇ　Ｗｅｉ", "
                 " USER@Example.COM ", "<mailto:a.b@qq.com>", "a@@b.com", "a@ｂ.com", "用户@例子.中国",
                 "2026-03-18 09:30", "2026-03-18T09:30:00Z", "18/03/2026", "是", "否", "yes", "男", "女", "CN",
                 "中国", "zh-CN", "x" * 300]
-AWKWARD_OTHER: list[Any] = [None, 0, 7, -1.5, True, False, [], {}, ["a", None, " "], {"k": "v"}, [{"a": 1}], {"": None}]
+AWKWARD_OTHER: list[Any] = [None, 0, 7, -1.5, True, False, [], {}, ["a", None, " "], {"k": "v"}, [{"a": 1}], {"": None},
+                            {1: "a", "b": None}, [{"x": {2: "y"}}]]
+ODD_RECORDS: list[Any] = [None, [], "text", 5, {"id": 1},
+                          {1: "x", "person": {2: "y", "name": {3: "z", "full": "王伟"}}},
+                          {"person": {"emails": [{"address": " A@B.CN ", 4: "x"}],
+                                      "phones": [{5: 1, "number": "+86 138 0013 8000"}]}},
+                          {"organization": {"key_contacts": [{"phone": "12345", 6: None}]}, "interactions": [{7: "x"}]}]
 
 
 def _strings(node: Any) -> list[str]:
@@ -52,6 +58,13 @@ def _outcome(mapping: Any, cleaner: Cleaner, raw: Any) -> Any:
     """What ingest makes of ``raw``: (stage, reasons, cleaned record)."""
     processor = StreamProcessor("probe", "stream", mapping, cleaner, (("id",),), "digest")
     return processor.canonicalise(raw, "pk-1", "2026-11-24T00:00:00+00:00")
+
+
+def _cleaned_or_error(cleaner: Cleaner, record: Any) -> Any:
+    try:
+        return cleaner.clean(record)
+    except Exception as error:  # the two builds must fail alike, too
+        return f"{type(error).__name__}: {error}"
 
 
 def sample_outcomes(cleaner: Cleaner) -> list[Any]:
@@ -98,8 +111,21 @@ def main() -> None:
         "text": [[clean_text(t), to_e164(clean_text(t), "CN"), to_e164(clean_text(t), "US"),
                   normalize_email(clean_text(t))] for t in AWKWARD_TEXT],
     }
+    processor = StreamProcessor("probe", "stream", load_mapping(REPO / "mappings" / "webform_contact.yaml"),
+                                cleaner, (("id",),), "digest")
+    result["odd"] = [[processor.source_pk(raw), _cleaned_or_error(cleaner, raw)] for raw in ODD_RECORDS]
     result["builds"] = native.loaded_builds()  # after the work: every module of the list is loaded by now
-    json.dump(result, sys.stdout, ensure_ascii=False, sort_keys=True, default=str)
+    json.dump(_plain(result), sys.stdout, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every key as text naming its type, so that odd keys survive JSON unchanged."""
+    if isinstance(value, dict):
+        return {key if isinstance(key, str) else f"{type(key).__name__}:{key}": _plain(item)
+                for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 if __name__ == "__main__":

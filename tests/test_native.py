@@ -18,9 +18,8 @@ import pytest
 from hub import native
 
 REPO = Path(__file__).resolve().parent.parent
-COMPILED = (REPO / "hub" / native.MANIFEST).exists()
-needs_build = pytest.mark.skipif(not COMPILED, reason="custhub was installed without its compiled modules "
-                                                      "(pip install -e . compiles them)")
+BUILD = native.check(REPO, {})
+needs_build = pytest.mark.skipif(not BUILD.compiled, reason=f"no fresh compiled build here: {BUILD.reason}")
 
 
 def _python(code: str, cwd: Path = REPO, **env: str) -> subprocess.CompletedProcess:
@@ -43,7 +42,7 @@ def _loaded(cwd: Path = REPO, **env: str) -> tuple[bool, str, dict[str, str]]:
 
 @pytest.mark.skipif(os.environ.get("CI") != "true", reason="only CI promises a compiled build")
 def test_ci_runs_the_compiled_build():
-    assert COMPILED, "the build hook did not compile the modules: see the pip install output"
+    assert BUILD.compiled, BUILD.reason  # "not compiled": see the pip install output (pip install -v)
     compiled, reason, builds = _loaded()
     assert compiled, reason
     assert set(builds.values()) == {"compiled"}
@@ -71,8 +70,27 @@ def test_an_edited_source_loads_every_module_from_source(tmp_path):
     assert done.returncode == 0, done.stderr
     compiled, reason, builds = json.loads(done.stdout)
     assert not compiled and set(builds.values()) == {"source"}
-    assert "hub/cleaning/text.py changed since it was compiled" in reason
-    assert "hub/cleaning/text.py changed since it was compiled" in done.stderr  # said once, where it is seen
+    assert "hub/cleaning/text.py changed since the modules were compiled" in reason
+    assert "hub/cleaning/text.py changed since the modules were compiled" in done.stderr  # said where it is seen
+
+
+@needs_build
+def test_a_missing_manifest_or_a_changed_list_loads_every_module_from_source(tmp_path):
+    for package in ("hub", "connectors"):
+        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    for shared in REPO.glob("*__mypyc.*.so"):
+        shutil.copy(shared, tmp_path)
+    native_py = tmp_path / "hub" / "native.py"
+    text = native_py.read_text("utf-8")
+    native_py.write_text(text.replace('    "hub.mapping.names",\n', ""), "utf-8")  # taken off the list
+    done = _python("import hub.native as n, hub.mapping.names as m; print(n.STATUS.reason, '|', m.__file__)",
+                   tmp_path)
+    assert "list of compiled modules changed" in done.stdout and done.stdout.strip().endswith("names.py")
+    native_py.write_text(text, "utf-8")
+    (tmp_path / "hub" / native.MANIFEST).unlink()  # extension modules left without their manifest
+    compiled, reason, builds = _loaded(tmp_path)
+    assert not compiled and reason.startswith("not compiled")
+    assert set(builds.values()) == {"source"}
 
 
 @needs_build
@@ -80,8 +98,9 @@ def test_compiled_and_source_builds_give_the_same_records():
     """Samples, generated sign-ups with bad rows, and awkward values of every type in every mapping."""
     outputs = []
     for env in ({}, {native.PURE_ENV: "1"}):
+        environ = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
         done = subprocess.run([sys.executable, "-m", "tests.native_probe"], cwd=REPO, capture_output=True,
-                              env={**os.environ, "PYTHONPATH": str(REPO), **env}, timeout=600)
+                              env={**environ, "PYTHONPATH": str(REPO), **env}, timeout=600)
         assert done.returncode == 0, done.stderr.decode()
         outputs.append(json.loads(done.stdout))
     compiled, source = outputs
@@ -99,13 +118,25 @@ def test_check_reads_the_manifest_against_the_sources(tmp_path):
         path = native.source_path(name, tmp_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"# {name}\n", "utf-8")
+    (tmp_path / "hub" / "cli.py").write_text("# not compiled, but compiled code may rely on it\n", "utf-8")
     assert native.check(tmp_path, {}).reason.startswith("not compiled")
     manifest = tmp_path / "hub" / native.MANIFEST
-    manifest.write_text(json.dumps({"modules": native.source_hashes(native.NATIVE_MODULES, tmp_path)}), "utf-8")
+
+    def write(**changes):
+        manifest.write_text(json.dumps({**native.manifest_for(tmp_path), **changes}), "utf-8")
+
+    write()
     assert native.check(tmp_path, {}).compiled
     assert not native.check(tmp_path, {native.PURE_ENV: "1"}).compiled
-    native.source_path("hub.mapping.engine", tmp_path).write_text("# edited\n", "utf-8")
-    status = native.check(tmp_path, {})
-    assert not status.compiled and status.reason.startswith("hub/mapping/engine.py changed since it was compiled")
-    manifest.write_text("{not json", "utf-8")
-    assert "unreadable" in native.check(tmp_path, {}).reason
+    (tmp_path / "hub" / "cli.py").write_text("# edited\n", "utf-8")
+    assert native.check(tmp_path, {}).reason.startswith("hub/cli.py changed since the modules were compiled")
+    write()
+    (tmp_path / "connectors" / "new.py").write_text("# added\n", "utf-8")
+    assert native.check(tmp_path, {}).reason.startswith("connectors/new.py changed since")
+    write(modules=list(native.NATIVE_MODULES[1:]))
+    assert "list of compiled modules changed" in native.check(tmp_path, {}).reason
+    write(python="cpython-99")
+    assert "another Python (cpython-99)" in native.check(tmp_path, {}).reason
+    for broken in ("{not json", '{"modules": "x", "sources": {}}', "[]"):
+        manifest.write_text(broken, "utf-8")
+        assert "unreadable" in native.check(tmp_path, {}).reason

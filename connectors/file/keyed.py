@@ -25,7 +25,7 @@ def keyed_rows(rows: Iterator[tuple[int, dict[str, Any] | None]], state: dict[st
     """
     cursor, since = state.get("cursor"), state.get("since")
     sha1, dumps, sort_keys = hashlib.sha1, orjson.dumps, orjson.OPT_SORT_KEYS
-    for row_no, data in rows:
+    for row_no, data in rows:  # the caller closes ``rows`` (connectors.file.source)
         state["offset"] = row_no
         if data is None:
             continue

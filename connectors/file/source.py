@@ -196,7 +196,12 @@ class FileStream(Stream, CheckpointMixin):
             state.update(cursor=cursor, since=since)
         self._state = state
 
-        yield from keyed_rows(file.rows(skip), state, settings.primary_key, cursor_column)
+        rows = file.rows(skip)
+        try:
+            yield from keyed_rows(rows, state, settings.primary_key, cursor_column)
+        finally:
+            rows.close()  # closes the file now, also when a read stops early (compiled generators
+            # do not run their own clean-up when merely dropped)
 
     def get_error_display_message(self, exception: BaseException) -> str | None:
         return str(exception) if isinstance(exception, CusthubError) else None

@@ -52,7 +52,7 @@ class CleanedName:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def clean_name(original: dict[str, Any]) -> CleanedName:
+def clean_name(original: dict[Any, Any]) -> CleanedName:
     """Clean ``person.name`` (see the module docstring); ``original`` is not changed.
 
     Names repeat a lot (张伟 is common), and the result depends on the input only: a name made of
@@ -92,8 +92,8 @@ def _clean_text_name(items: tuple[tuple[str, str], ...]) -> CleanedName:
     return _clean_name(dict(items))
 
 
-def _clean_name(original: dict[str, Any]) -> CleanedName:
-    name: dict[str, Any] = {}
+def _clean_name(original: dict[Any, Any]) -> CleanedName:
+    name: dict[Any, Any] = {}
     for key, value in original.items():
         if key == "raw":
             name[key] = copy_json(value)
@@ -174,7 +174,7 @@ def _honorific(text: str) -> str | None:
     return _LATIN_TITLES.get(text.rstrip(".").casefold()) if len(text) <= 5 else None
 
 
-def _move_honorifics(name: dict[str, Any]) -> None:
+def _move_honorifics(name: dict[Any, Any]) -> None:
     """A part that is only an honorific (``given: 先生``) is not a name: move it to ``honorific``."""
     for key in _PARTS:
         value = name.get(key)
@@ -183,7 +183,7 @@ def _move_honorifics(name: dict[str, Any]) -> None:
             name.setdefault("honorific", honorific)
 
 
-def _strip_titles_from_full(name: dict[str, Any]) -> bool:
+def _strip_titles_from_full(name: dict[Any, Any]) -> bool:
     """王先生 -> family 王, honorific 先生; Mr. John Smith -> given John, family Smith.
     ``True`` when there was a title to strip."""
     full = name.get("full")
@@ -241,7 +241,7 @@ def _is_surname(text: str) -> bool:
     return (len(text) == 1 and is_han(text)) or text in COMPOUND_SURNAMES or _is_latin_word(text)
 
 
-def _split_han(name: dict[str, Any]) -> None:
+def _split_han(name: dict[Any, Any]) -> None:
     """A Han full name without family and given is split: 欧阳娜娜 -> 欧阳 + 娜娜, 张伟 -> 张 + 伟.
     Longer ones (and those with a middle dot, 阿卜杜勒·克里木) are not: the cut is not known."""
     full = name.get("full")
@@ -260,7 +260,7 @@ def _join(family: str, given: str) -> str:
     return _without_han_spaces(f"{given} {family}")
 
 
-def _written(name: dict[str, Any]) -> str:
+def _written(name: dict[Any, Any]) -> str:
     """The name's letters as written, for telling its script."""
     full = name.get("full")
     if type(full) is str:
@@ -286,7 +286,7 @@ def _capitalise(match: re.Match[str]) -> str:
     return (first if len(first) == 1 else word[0]) + word[1:].lower()
 
 
-def _raw_of(original: dict[str, Any]) -> str | None:
+def _raw_of(original: dict[Any, Any]) -> str | None:
     """The name as the source wrote it: its full name, else its family and given names."""
     full = original.get("full")
     if type(full) is str and full.strip():

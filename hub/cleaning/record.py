@@ -29,12 +29,12 @@ class Cleaner:
     def __init__(self, default_region: str = "CN") -> None:
         self.default_region = check_region(default_region)
 
-    def clean(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    def clean(self, record: Any) -> tuple[Any, list[str]]:
         """The cleaned record (a new dict) and every reason it is not valid (empty when it is)."""
         if type(record) is not dict:
             return record, schema_errors(record)
         problems: Problems = []
-        out: dict[str, Any] = {}
+        out: dict[Any, Any] = {}
         cleaned: Any  # each key's cleaned value: of any JSON type
         for key, value in record.items():
             if key == "provenance":
@@ -56,8 +56,8 @@ class Cleaner:
                     if not any(reason.startswith(prefix) for prefix in explained)]
         return out, reasons
 
-    def _person(self, person: dict[str, Any], problems: Problems) -> Any:
-        out: dict[str, Any] = {}
+    def _person(self, person: dict[Any, Any], problems: Problems) -> Any:
+        out: dict[Any, Any] = {}
         gender = None
         cleaned: Any
         for key, value in person.items():
@@ -111,8 +111,8 @@ class Cleaner:
                 out.append(cleaned)
         return out or MISSING
 
-    def _organization(self, organization: dict[str, Any], problems: Problems) -> Any:
-        out: dict[str, Any] = {}
+    def _organization(self, organization: dict[Any, Any], problems: Problems) -> Any:
+        out: dict[Any, Any] = {}
         cleaned: Any
         for key, value in organization.items():
             if key == "country":
@@ -170,7 +170,7 @@ def _emails(emails: list[Any], problems: Problems) -> Any:
     return out or MISSING
 
 
-def _keep_raw(cleaned: dict[str, Any], original: str, normalized: str) -> None:
+def _keep_raw(cleaned: dict[Any, Any], original: str, normalized: str) -> None:
     """Remember the value as the source wrote it, unless an earlier step already did."""
     if original != normalized and "raw" not in cleaned:
         cleaned["raw"] = original
@@ -210,7 +210,7 @@ def _interaction(interaction: Any) -> Any:
     """Interactions are cleaned like text, except ``details``: source data, kept as it came."""
     if type(interaction) is not dict:
         return clean_value(interaction)
-    out: dict[str, Any] = {}
+    out: dict[Any, Any] = {}
     for key, value in interaction.items():
         cleaned = copy_json(value) if key == "details" else clean_value(value)
         if cleaned is not MISSING:

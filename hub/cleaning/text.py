@@ -54,9 +54,9 @@ def clean_value(value: Any) -> Any:
     return value
 
 
-def clean_mapping(mapping: dict[str, Any]) -> Any:
+def clean_mapping(mapping: dict[Any, Any]) -> Any:
     """A cleaned copy of ``mapping`` (``raw`` kept verbatim), or ``MISSING`` when it ends up empty."""
-    out: dict[str, Any] = {}
+    out: dict[Any, Any] = {}
     for key, value in mapping.items():
         if key == "raw":
             out[key] = copy_json(value)

@@ -48,7 +48,7 @@ def json_bytes(value: Any) -> bytes:
         return orjson.dumps(value, option=_JSON_OPTIONS)
 
 
-def lookup(record: dict[str, Any], path: Sequence[str]) -> Any:
+def lookup(record: Any, path: Sequence[str]) -> Any:
     value: Any = record
     for part in path:
         if not isinstance(value, dict):
@@ -160,7 +160,7 @@ class StreamProcessor:
     def __post_init__(self) -> None:
         self.sealing = Sealing(self.connection, self.stream, self.mapping_digest, self.jurisdiction)
 
-    def source_pk(self, raw: dict[str, Any]) -> str | None:
+    def source_pk(self, raw: Any) -> str | None:
         parts = []
         for path in self.primary_key:
             value = lookup(raw, path)
@@ -172,7 +172,7 @@ class StreamProcessor:
     def record_hash(self, raw_json: str) -> str:
         return self.sealing.record_hash(raw_json)
 
-    def process(self, batch: Sequence[dict[str, Any]], read_at: str,
+    def process(self, batch: Sequence[Any], read_at: str,
                 digests: bool = True) -> tuple[list[GoodRecord], list[BadRecord]]:
         """(stored records, quarantine rows) as plain tuples in the fields' order (cheap to pickle).
 
@@ -209,7 +209,7 @@ class StreamProcessor:
         return (pk, record_hash, raw_sealed, canonical_sealed,
                 sealing.suppression_digests(canonical) if digests else None, sealing.consents(canonical, read_time))
 
-    def canonicalise(self, raw: dict[str, Any], pk: str, read_at: str) -> tuple[str, list[str], dict[str, Any]]:
+    def canonicalise(self, raw: Any, pk: str, read_at: str) -> tuple[str, list[str], Any]:
         """(stage, reasons, cleaned record): reasons is empty when the record is valid."""
         if raw.get(INVALID_MARKER):
             return "source", [f"(record): {raw[INVALID_MARKER]}"], {}

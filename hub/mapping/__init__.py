@@ -10,7 +10,8 @@ list of item specs. Transforms are a closed set of named functions registered by
     partial = mapping.apply(raw_record)   # RecordError: every failing field, never a value
 """
 
-from hub.mapping.engine import Mapping, TransformError
+from hub.mapping.engine import Mapping
+from hub.mapping.errors import TransformError
 from hub.mapping.loader import find_mapping, load_mapping
 
 __all__ = ["Mapping", "TransformError", "find_mapping", "load_mapping"]

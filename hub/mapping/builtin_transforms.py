@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 from hub.hookspecs import hookimpl
 from hub.mapping import names
-from hub.mapping.engine import TransformError, blank, walk
+from hub.mapping.engine import blank, walk
+from hub.mapping.errors import TransformError
 
 MAX_PATTERN = 200
 _NO_DEFAULT = object()

@@ -16,28 +16,17 @@ from typing import Any
 
 from hub.cleaning.text import copy_json
 from hub.errors import RecordError
+from hub.mapping.errors import TransformError
 
 Getter = Callable[[dict[str, Any]], Any]
 Runner = Callable[[dict[str, Any], dict[str, Any], list[str]], None]
 # (name, function, params, accepts_missing)
-Step = tuple[str, Callable[..., Any], dict[str, Any], bool]
+Step = tuple[str, Callable[..., Any], Any, bool]  # params: a mapping (a plugin's prepare may build any)
 
 _ABSENT = object()
 # Results of pure pipes per getter, by text value: sign-up times, cities, yes/no answers and
 # common names repeat from record to record, and a pipe runs a dozen microseconds.
 PIPE_CACHE_SIZE = 1 << 15
-
-
-class TransformError(Exception):
-    """A transform cannot handle a value. The message must not contain the value.
-
-    Raised by transforms at run time (``Mapping.apply`` turns it into a ``RecordError`` reason) and
-    by a transform's optional ``prepare`` at load (the loader turns it into a ``ConfigError``).
-    """
-
-    def __init__(self, message: str, *, fix: str | None = None) -> None:
-        self.fix = fix
-        super().__init__(message)
 
 
 def blank(value: Any) -> bool:

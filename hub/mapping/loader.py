@@ -25,7 +25,6 @@ from hub.mapping.engine import (
     Runner,
     Step,
     SubField,
-    TransformError,
     const_reader,
     items_field,
     run_pipe,
@@ -34,6 +33,7 @@ from hub.mapping.engine import (
     value_field,
     value_getter,
 )
+from hub.mapping.errors import TransformError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _cache: dict[Path, tuple[tuple[int, int], Mapping]] = {}
