@@ -56,13 +56,18 @@ def test_a_fresh_build_is_used_and_the_environment_variable_turns_it_off():
     assert set(builds.values()) == {"source"}
 
 
+def _copy_build(target: Path) -> None:
+    """The two packages with their extension modules, and the shared library beside them."""
+    for package in ("hub", "connectors"):
+        shutil.copytree(REPO / package, target / package, ignore=shutil.ignore_patterns("__pycache__"))
+    for shared in REPO.glob("*__mypyc.*.so"):
+        shutil.copy(shared, target)
+
+
 @needs_build
 def test_an_edited_source_loads_every_module_from_source(tmp_path):
     """An extension module would shadow its edited source: every listed module then loads as Python."""
-    for package in ("hub", "connectors"):
-        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    for shared in REPO.glob("*__mypyc.*.so"):
-        shutil.copy(shared, tmp_path)
+    _copy_build(tmp_path)
     assert _loaded(tmp_path)[2] == dict.fromkeys(native.NATIVE_MODULES, "compiled")
     edited = tmp_path / "hub" / "cleaning" / "text.py"
     edited.write_text(edited.read_text("utf-8") + "\n# edited after the build\n", "utf-8")
@@ -76,10 +81,7 @@ def test_an_edited_source_loads_every_module_from_source(tmp_path):
 
 @needs_build
 def test_a_missing_manifest_or_a_changed_list_loads_every_module_from_source(tmp_path):
-    for package in ("hub", "connectors"):
-        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    for shared in REPO.glob("*__mypyc.*.so"):
-        shutil.copy(shared, tmp_path)
+    _copy_build(tmp_path)
     native_py = tmp_path / "hub" / "native.py"
     text = native_py.read_text("utf-8")
     native_py.write_text(text.replace('    "hub.mapping.names",\n', ""), "utf-8")  # taken off the list
