@@ -2,8 +2,9 @@
 
 The extension modules are built in place, beside their sources, so an editable install
 (``pip install -e .``) uses them too; a regular wheel carries them as well. ``hub/_native.json``
-records the hash of each source as compiled, for ``hub.native.install`` to spot a source edited
-since. The build never fails for want of a compiler: it then installs pure Python and says so.
+(``hub.native.manifest_for``: the list, the Python, the hash of every source) lets
+``hub.native.install`` spot a source edited since. The build never fails for want of a compiler:
+it then installs pure Python and says so.
 Set ``CUSTHUB_PURE_PYTHON=1`` to skip compiling.
 """
 
@@ -19,8 +20,6 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-PACKAGES = ("hub", "connectors")
-MANIFEST = "_native.json"  # hub.native.MANIFEST
 MYPY_ARGS = ("--ignore-missing-imports", "--follow-imports=silent", "--cache-dir=build/native/mypy-cache")
 
 
@@ -33,11 +32,11 @@ def _native_module(root: Path) -> Any:
     return module
 
 
-def remove_artifacts(root: Path) -> None:
+def remove_artifacts(root: Path, native: Any) -> None:
     """Extension modules and the manifest of an earlier build: they would shadow edited sources,
     including those of modules taken off the list since."""
-    (root / "hub" / MANIFEST).unlink(missing_ok=True)
-    for package in PACKAGES:
+    (root / "hub" / native.MANIFEST).unlink(missing_ok=True)
+    for package in native.PACKAGES:
         for built in (root / package).rglob("*"):
             if _is_extension(built) and built.with_name(built.name.split(".")[0] + ".py").exists():
                 built.unlink()
@@ -76,7 +75,7 @@ class NativeBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         root = Path(self.root)
         native = _native_module(root)
-        remove_artifacts(root)
+        remove_artifacts(root, native)
         if os.environ.get(native.PURE_ENV):
             print(f"custhub: {native.PURE_ENV} is set: installing pure Python", file=sys.stderr)
             return
@@ -84,7 +83,7 @@ class NativeBuildHook(BuildHookInterface):
         try:
             built = compile_modules(root, native)
         except (Exception, SystemExit) as error:  # mypyc exits on a type error
-            remove_artifacts(root)
+            remove_artifacts(root, native)
             print(f"custhub: WARNING: compiling the speed-ups failed ({type(error).__name__}: {error}); "
                   "installing pure Python, which ingests more slowly", file=sys.stderr)
             return
