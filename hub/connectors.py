@@ -32,4 +32,7 @@ class SourceConnector(Protocol):
 
     def read(self, config: Mapping[str, Any], streams: Iterable[StreamSelection],
              state: Mapping[str, dict[str, Any]]) -> Iterator[Message]:
-        """Read the selected streams, resuming from ``state`` (stream name -> STATE message JSON)."""
+        """Read the selected streams, resuming from ``state`` (stream name -> STATE message JSON).
+
+        A source may also offer ``estimated_records(config, streams, state) -> int | None``, a cheap
+        guess of how many records that read brings: ingest then starts its workers before reading."""

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import random
 import threading
 
 import orjson
+import pytest
 
 from bench.datagen import HEADER, rows
 from hub.cleaning import Cleaner
 from hub.ingest.processor import StreamProcessor, json_bytes
 from hub.mapping import load_mapping
-from hub.privacy.crypto import NoncePool
+from hub.privacy.crypto import NoncePool, _b64decode, _b64encode
+from hub.privacy.errors import CiphertextError
 from tests.helpers import REPO
 
 GENERAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
@@ -34,6 +38,15 @@ def test_json_bytes_are_the_general_encoding_of_raw_and_canonical_records():
 def test_json_bytes_take_the_general_path_for_other_keys():
     for value in ({1: "a", "b": 2}, {"x": {None: 1}}, {"a": [{2.5: True}]}):
         assert json_bytes(value) == orjson.dumps(value, option=GENERAL)
+
+
+def test_b64encode_is_unpadded_base64url_at_every_length():
+    rng = random.Random(5)
+    for size in [*range(70), 767, 768, 769, 4096]:
+        for data in (rng.randbytes(size), b"\xfb\xff" * (size // 2), b"\x00" * size):  # '-', '_', 'A'
+            encoded = _b64encode(data)
+            assert encoded == base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+            assert _b64decode(encoded) == data
 
 
 def test_nonces_are_unique_across_blocks_and_threads():
@@ -74,3 +87,28 @@ def test_a_forked_child_does_not_reuse_its_parents_nonces():
     parent_nonces = {pool.take() for _ in range(100)}
     assert len(child_nonces) == 100
     assert not child_nonces & parent_nonces
+
+
+def test_sealed_records_open_at_their_location_whatever_the_key(tmp_path):
+    """``Sealing.seal_record`` builds the row key's AAD itself; the readers use ``location_aad``."""
+    from hub.config import PrivacySettings
+    from hub.ingest.processor import Sealing
+    from hub.privacy import runtime
+    from hub.store import Store, records
+
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    runtime.deactivate()
+    runtime.ensure_active(store.engine, PrivacySettings(), tmp_path)
+    try:
+        for connection, stream in (("expo", "signups"), ('连"接', "s\\t\n"), ("c", "")):
+            sealing = Sealing(connection, stream, "digest")
+            for pk in ("1", "", "王小明|13800000000", 'a"b\\c', "</script>", "\x00\x1f", "😀", "  x "):
+                raw, canonical = sealing.seal_record(pk, b'{"a":1}', '{"b":"二"}')
+                assert records.open_raw(connection, stream, pk, raw) == {"a": 1}
+                assert records.open_canonical(connection, stream, pk, canonical) == {"b": "二"}
+                other = pk + "x"
+                with pytest.raises(CiphertextError):
+                    records.open_raw(connection, stream, other, raw)
+    finally:
+        runtime.deactivate()
+        store.engine.dispose()

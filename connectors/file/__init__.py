@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from connectors.file.estimate import estimated_rows
 from connectors.file.settings import spec
 from hub import hookimpl
 from hub.sources.cdk_runner import CdkSourceConnector
@@ -28,6 +29,7 @@ FILE_SOURCE = CdkSourceConnector(
     description="CSV, TSV, JSON Lines and Excel (.xlsx) files; UTF-8 or GB18030, incremental by file change",
     spec=spec(),
     make_source=_make_source,
+    estimate=estimated_rows,
 )
 
 

@@ -40,6 +40,7 @@ MAX_PENDING_BATCHES = 6  # batches in flight on workers; bounds memory
 # Batches stay alive while workers process them, so at Python's default (700) the collector walks
 # them again and again: ~1 s of the main process per 300,000 records, ~0.04 s at this threshold.
 GC_YOUNG_THRESHOLD = 50_000
+EARLY_WORKERS_AT = 4  # batches a source must expect for its workers to start before reading
 
 
 @contextmanager
@@ -172,6 +173,8 @@ class IngestRun:
             state = {} if self.full_refresh else runs.load_state(conn, self.connection.name)
             for name, run in self.streams.items():
                 run.has_open_quarantine = records.open_quarantine_count(conn, self.connection.name, name) > 0
+        if self._large_read(source, src_config, selections, state):
+            self._start_pool()  # the workers start up while the source does
         error = None
         try:
             with fewer_collections():
@@ -263,13 +266,34 @@ class IngestRun:
             return suppression_in_use(conn)
 
     def _pool_for(self, batch: list[dict[str, Any]]) -> WorkerPool | None:
-        """Worker processes pay off for large reads only: start them at the first full batch."""
+        """Worker processes pay off for large reads only: start them at the first full batch (or
+        before reading, see ``_large_read``)."""
+        if self.pool is None and len(batch) >= self.config.batch_size:
+            self._start_pool()
+        return self.pool
+
+    def _start_pool(self) -> None:
         workers = self.config.workers
-        if self.pool is None and workers > 1 and len(batch) >= self.config.batch_size:
+        if workers > 1:
             self.pool = WorkerPool([s.processor for s in self.streams.values()], workers,
                                    store_url=self.config.store_url, privacy=self.config.privacy,
                                    base_dir=self.config.base_dir)
-        return self.pool
+            self.pool.start()
+
+    def _large_read(self, source: Any, src_config: dict[str, Any], selections: list[Any],
+                    state: dict[str, Any]) -> bool:
+        """Whether the source expects enough records to keep the workers busy from the start.
+
+        Starting them before the first record saves their start-up (~1 s) where the source takes
+        long to bring it (the file source checks a whole file first)."""
+        estimate = getattr(source, "estimated_records", None)
+        if estimate is None:
+            return False
+        try:
+            expected = estimate(src_config, selections, state)
+        except CusthubError:
+            return False  # reading reports what is wrong
+        return expected is not None and expected >= EARLY_WORKERS_AT * self.config.batch_size
 
     def _drain(self, keep: int) -> None:
         """Commit finished batches in the order they were read until at most ``keep`` are in flight."""

@@ -65,6 +65,7 @@ def suppression_digests(canonical: dict[str, Any]) -> tuple[tuple[str, str], ...
 CONSENT_CACHE_SIZE = 1 << 15
 _NULL = len(b"null")
 _EMPTY_PREFIX = len(location_aad("", "", None)) - _NULL
+_EMPTY_PK = len(b'""]')
 
 
 @lru_cache(maxsize=1 << 14)  # sign-up times repeat: a form's batch, a minute's worth of visitors
@@ -85,6 +86,8 @@ class Sealing:
         # JSON once per record for both columns (with location_aad itself, so it cannot drift).
         self._raw_aad = location_aad("source_records", "raw", None)[:-_NULL]
         self._canonical_aad = location_aad("source_records", "canonical", None)[:-_NULL]
+        # The key's JSON is ["<connection>","<stream>","<pk>"]: all but the pk is the same every time.
+        self._key_start = location_aad("", "", source_key(connection, stream, ""))[_EMPTY_PREFIX:-_EMPTY_PK]
         self._consent_rows: dict[tuple[Any, ...], tuple[ConsentValues, ...]] = {}
 
     def record_hash(self, raw_json: str | bytes) -> str:
@@ -94,7 +97,7 @@ class Sealing:
 
     def seal_record(self, pk: str, raw_json: str | bytes, canonical_json: str | bytes) -> tuple[str, str]:
         """raw and canonical sealed as ``seal_json("source_records", column, source_key(...), text)``."""
-        key = location_aad("", "", source_key(self.connection, self.stream, pk))[_EMPTY_PREFIX:]
+        key = self._key_start + orjson.dumps(pk) + b"]"  # as location_aad writes a list of text
         cipher = current().cipher
         return cipher.encrypt(raw_json, self._raw_aad + key), cipher.encrypt(canonical_json, self._canonical_aad + key)
 

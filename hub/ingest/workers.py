@@ -96,11 +96,17 @@ class WorkerPool:
 
     def __init__(self, processors: list[StreamProcessor], workers: int, *, store_url: str,
                  privacy: PrivacySettings, base_dir: Path) -> None:
+        self.workers = workers
         self.executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
             initargs=([ProcessorSettings.of(p) for p in processors], hasattr(sys, "_called_from_test"),
                       store_url, privacy, str(base_dir), os.getpid()))
+
+    def start(self) -> None:
+        """Spawn every worker now (the executor spawns them at the first tasks otherwise)."""
+        for _ in range(self.workers):
+            self.executor.submit(os.getpid)  # a no-op task: each one that finds no idle worker spawns one
 
     def submit(self, stream: str, batch: list[dict[str, Any]], read_at: str, digests: bool):  # noqa: ANN201
         return self.executor.submit(_process, stream, batch, read_at, digests)

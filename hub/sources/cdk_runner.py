@@ -63,6 +63,8 @@ BATCH = "_custhub_batch"
 
 # (config, configured catalog or None, state messages) -> an airbyte_cdk Source
 SourceFactory = Callable[[Mapping[str, Any], Any, list[Any]], Any]
+# (config, selected stream names, state by stream) -> records a read will bring, or None if unknown
+RecordEstimate = Callable[[Mapping[str, Any], list[str], Mapping[str, dict[str, Any]]], "int | None"]
 
 _GENERIC_CDK_MESSAGE = "Something went wrong in the connector"
 
@@ -71,15 +73,17 @@ class CdkSourceConnector:
     """A source connector backed by an in-process ``airbyte-cdk`` source.
 
     ``make_source(config, catalog, state)`` builds the CDK source; ``catalog`` is None for
-    ``check`` and ``discover`` and ``state`` is a list of ``AirbyteStateMessage``.
+    ``check`` and ``discover`` and ``state`` is a list of ``AirbyteStateMessage``. ``estimate``,
+    where a source can guess the size of a read cheaply, answers ``estimated_records``.
     """
 
     def __init__(self, name: str, description: str, spec: dict[str, Any],
-                 make_source: SourceFactory) -> None:
+                 make_source: SourceFactory, estimate: RecordEstimate | None = None) -> None:
         self.name = name
         self.description = description
         self._spec = spec
         self._make_source = make_source
+        self._estimate = estimate
 
     def __repr__(self) -> str:
         return f"CdkSourceConnector({self.name!r})"
@@ -99,6 +103,13 @@ class CdkSourceConnector:
             return CheckResult(False, _one_line(_traced_message(error)))
         ok = status.status == cdk.Status.SUCCEEDED
         return CheckResult(ok, _one_line(status.message or ("" if ok else "check failed")))
+
+    def estimated_records(self, config: Mapping[str, Any], streams: Iterable[StreamSelection],
+                          state: Mapping[str, dict[str, Any]]) -> int | None:
+        """About how many records ``read`` with these arguments will bring; None if unknown."""
+        if self._estimate is None:
+            return None
+        return self._estimate(config, [s.name for s in streams], state)
 
     def discover(self, config: Mapping[str, Any]) -> list[StreamInfo]:
         cdk = cdk_names()
