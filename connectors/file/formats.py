@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from connectors.file.csvscan import plainly_parseable
 from connectors.file.encoding import CHUNK_BYTES, resolve_encoding, sniff_encoding
 from connectors.file.settings import FileSettings
 from hub.errors import ConfigError, CorruptInputError
@@ -134,6 +135,9 @@ class CsvFile(_TextFile):
     def validate(self) -> None:
         label = self.settings.label
         self._verify_encoding()
+        if self.settings.delimiter != '"' and plainly_parseable(self.settings.path):
+            self.header()  # no quotes, no long lines: it parses in full (see connectors.file.csvscan)
+            return
         with self._open(newline="") as text:
             reader = csv.reader(itertools.chain(text, [_SENTINEL + "\n"]), delimiter=self.settings.delimiter)
             row_start = last_start = 1
