@@ -142,3 +142,14 @@ def test_check_reads_the_manifest_against_the_sources(tmp_path):
     for broken in ("{not json", '{"modules": "x", "sources": {}}', "[]"):
         manifest.write_text(broken, "utf-8")
         assert "unreadable" in native.check(tmp_path, {}).reason
+
+
+def test_plugins_says_which_build_runs():
+    def words(text: str) -> str:
+        return " ".join(text.split())  # the caption wraps to the table's width
+
+    done = _python("from hub.cli import main; main(['plugins'])", COLUMNS="200", **{native.PURE_ENV: "1"})
+    assert done.returncode == 0, done.stderr
+    assert f"core modules: {native.PURE_ENV} is set: running as Python" in words(done.stdout)
+    done = _python("from hub.cli import main; main(['plugins'])", COLUMNS="200")
+    assert words(f"core modules: {native.check(REPO, {})}") in words(done.stdout)

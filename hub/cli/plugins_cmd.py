@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from hub import plugins
+from hub import native, plugins
 from hub.cli.common import console
 
 
@@ -14,9 +14,11 @@ def register(app: typer.Typer) -> None:
 
 
 def list_plugins() -> None:
-    """List loaded plugins, what each registered, and where it comes from."""
+    """List loaded plugins, what each registered, and where it comes from; and whether custhub's own
+    per-record modules run compiled."""
     registry = plugins.registry()
-    table = Table("plugin", "registers", "from", title="custhub plugins")
+    # The speed of ingest depends on it (docs/performance.md): say which build is in use, and why.
+    table = Table("plugin", "registers", "from", title="custhub plugins", caption=f"core modules: {native.STATUS}")
     by_plugin: dict[str, list[str]] = {}
     origins: dict[str, str] = {}
     for reg in registry.all():
