@@ -28,6 +28,10 @@ def _plain_encrypt(self: FieldCipher, plaintext: str | bytes, aad: bytes, *, kid
     return plaintext.decode() if isinstance(plaintext, bytes) else plaintext
 
 
+def _plain_encrypt_binary(self: FieldCipher, plaintext: str | bytes, aad: bytes, *, kid: int | None = None) -> bytes:
+    return plaintext if isinstance(plaintext, bytes) else plaintext.encode()
+
+
 def _unkeyed_hash(self: PrivacyRuntime, data: bytes) -> str:
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
@@ -39,6 +43,7 @@ def _plain_value(table: str, column: str, connection: str, stream: str, pk: str,
 def install_plain() -> None:
     """Patch this process: every value sealed from now on stays plaintext."""
     FieldCipher.encrypt = _plain_encrypt  # type: ignore[method-assign]
+    FieldCipher.encrypt_binary = _plain_encrypt_binary  # type: ignore[method-assign]
     PrivacyRuntime.content_hash = _unkeyed_hash  # type: ignore[method-assign]
     records._sealed = _plain_value
 

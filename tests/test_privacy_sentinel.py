@@ -208,7 +208,10 @@ def test_swapped_or_flipped_ciphertext_is_one_controlled_error(tmp_path, monkeyp
             conn.exec_driver_sql(f"UPDATE {table} SET {column} = ? WHERE id = ?", (b, id_a))  # noqa: S608
             conn.exec_driver_sql(f"UPDATE {table} SET {column} = ? WHERE id = ?", (a, id_b))  # noqa: S608
         else:
-            flipped = a[:-3] + ("A" if a[-3] != "A" else "B") + a[-2:]
+            if isinstance(a, bytes):  # a binary token (source records on SQLite): flip one bit
+                flipped = a[:-3] + bytes([a[-3] ^ 1]) + a[-2:]
+            else:
+                flipped = a[:-3] + ("A" if a[-3] != "A" else "B") + a[-2:]
             conn.exec_driver_sql(f"UPDATE {table} SET {column} = ? WHERE id = ?", (flipped, id_a))  # noqa: S608
     engine.dispose()
     capsys.readouterr()

@@ -32,7 +32,7 @@ from hub.privacy.rewrap import RewrapTarget, register_target
 from hub.privacy.runtime import current
 from hub.store.bulk import db_value, in_values, insert_rows, update_rows, values_param
 from hub.store.schema import source_records
-from hub.store.sealed import open_json, seal_text, source_key
+from hub.store.sealed import is_sealed, open_json, seal_text, source_key
 
 CHUNK = 20_000
 _SEALED = f"{FORMAT}."  # how a sealed value starts (JSON text never does)
@@ -48,7 +48,7 @@ def open_canonical(connection: str, stream: str, source_pk: str, stored: str | b
 
 def open_canonical_text(connection: str, stream: str, source_pk: str, stored: str | bytes) -> str | bytes:
     """The JSON text of a source record's canonical record: ``open_canonical`` without the parsing."""
-    if isinstance(stored, str) and stored.startswith(_SEALED):
+    if is_sealed(stored):
         return current().open("source_records", "canonical", source_key(connection, stream, source_pk), stored)
     return stored
 

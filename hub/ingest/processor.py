@@ -95,11 +95,14 @@ class Sealing:
         data = raw_json if isinstance(raw_json, bytes) else raw_json.encode()
         return current().content_hash(data + self.salt)
 
-    def seal_record(self, pk: str, raw_json: str | bytes, canonical_json: str | bytes) -> tuple[str, str]:
-        """raw and canonical sealed as ``seal_json("source_records", column, source_key(...), text)``."""
+    def seal_record(self, pk: str, raw_json: str | bytes, canonical_json: str | bytes) -> tuple[bytes, bytes]:
+        """raw and canonical sealed where ``seal_json("source_records", column, source_key(...), text)``
+        seals them, as binary tokens (``hub.store.records.write_records`` stores them as they are
+        on SQLite, as text elsewhere)."""
         key = self._key_start + orjson.dumps(pk) + b"]"  # as location_aad writes a list of text
         cipher = current().cipher
-        return cipher.encrypt(raw_json, self._raw_aad + key), cipher.encrypt(canonical_json, self._canonical_aad + key)
+        return (cipher.encrypt_binary(raw_json, self._raw_aad + key),
+                cipher.encrypt_binary(canonical_json, self._canonical_aad + key))
 
     def seal_quarantine(self, pk: str, raw_json: str) -> str:
         return seal_json("quarantine", "raw", source_key(self.connection, self.stream, pk), raw_json)

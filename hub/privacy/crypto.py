@@ -1,6 +1,8 @@
 """Field encryption: AES-256-GCM per value, bound to its location by AAD.
 
-A stored ciphertext is ASCII text ``ch1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>``: the format
+A stored ciphertext is ASCII text ``ch1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>``, or the same
+in binary, ``b"ch1.<kid>." ‖ nonce ‖ ciphertext ‖ tag`` (bytes; ingest stores source records so on
+SQLite, which saves base64's work and a quarter of the bytes): the format
 version and the data-key id are readable (so a rewrap can find the rows of a key id with a prefix
 query) and both are also authenticated, because the AAD is
 ``ch1|<kid>|custhub|<table>|<column>|<row key>``. A ciphertext that was edited, moved to another row
@@ -26,6 +28,8 @@ from hub.privacy.keys import Keyring
 
 FORMAT = "ch1"
 _TOKEN = re.compile(r"ch1\.(\d{1,9})\.([A-Za-z0-9_-]+)")
+_BINARY_LABEL = re.compile(rb"ch1\.(\d{1,9})\.")
+_SEALED_SIZE = 12 + 16  # nonce and tag: the least a sealed value adds
 _SEP = "\x1f"
 
 
@@ -62,15 +66,31 @@ def _b64decode(data: str) -> bytes:
 
 
 def is_ciphertext(value: Any) -> bool:
+    if isinstance(value, bytes):
+        label = _BINARY_LABEL.match(value)
+        return label is not None and len(value) - label.end() >= _SEALED_SIZE
     return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
 
 
-def kid_of(token: str) -> int:
-    """The data-key id a ciphertext was sealed with."""
-    match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
+def kid_of(token: str | bytes) -> int:
+    """The data-key id a ciphertext (text or binary) was sealed with."""
+    if isinstance(token, bytes):
+        match = _BINARY_LABEL.match(token)
+    else:
+        match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
     if match is None:
         raise CiphertextError("not a custhub ciphertext (expected ch1.<kid>.<data>)")
     return int(match.group(1))
+
+
+def text_token(token: str | bytes) -> str:
+    """A ciphertext as text (a binary one re-encoded; the sealed bytes and what opens them unchanged)."""
+    if isinstance(token, str):
+        return token
+    label = _BINARY_LABEL.match(token)
+    if label is None:
+        raise CiphertextError("not a custhub ciphertext (expected ch1.<kid>.<data>)")
+    return label.group(0).decode("ascii") + _b64encode(token[label.end():])
 
 
 def kid_prefix(kid: int) -> str:
@@ -127,27 +147,35 @@ class FieldCipher:
 
     def encrypt(self, plaintext: str | bytes, aad: bytes, *, kid: int | None = None) -> str:
         """``plaintext`` (text, or its UTF-8 bytes) sealed for the location ``aad``."""
+        label, sealed = self._seal(plaintext, aad, kid)
+        return label + _b64encode(sealed)
+
+    def encrypt_binary(self, plaintext: str | bytes, aad: bytes, *, kid: int | None = None) -> bytes:
+        """``encrypt`` as a binary token: opened by ``decrypt`` alike, ~2 µs and a quarter smaller."""
+        label, sealed = self._seal(plaintext, aad, kid)
+        return label.encode("ascii") + sealed
+
+    def _seal(self, plaintext: str | bytes, aad: bytes, kid: int | None) -> tuple[str, bytes]:
+        """(the token's label ``ch1.<kid>.``, nonce ‖ ciphertext ‖ tag)."""
         kid = self.keyring.active_kid if kid is None else kid
         labels = self._labels.get(kid)
         if labels is None:
             labels = self._labels[kid] = (kid_prefix(kid), _full_aad(kid, b""))
         data = plaintext if plaintext.__class__ is bytes else plaintext.encode("utf-8")
         nonce = NONCES.take()  # random 96-bit nonce; rotate the DEK long before 2**32 seals
-        sealed = self._aesgcm(kid).encrypt(nonce, data, labels[1] + aad)
-        return labels[0] + _b64encode(nonce + sealed)
+        return labels[0], nonce + self._aesgcm(kid).encrypt(nonce, data, labels[1] + aad)
 
-    def decrypt(self, token: str, aad: bytes, *, where: str = "a field") -> str:
-        """The plaintext of ``token``; ``where`` (e.g. ``source_records.raw``) only labels errors."""
-        parts = token.split(".", 2) if isinstance(token, str) else ()
-        if len(parts) != 3 or parts[0] != FORMAT or not (parts[1].isascii() and parts[1].isdigit()) \
-                or len(parts[1]) > 9:
-            raise CiphertextError(f"{where}: not a custhub ciphertext")
-        kid = int(parts[1])
-        try:
-            blob = _b64decode(parts[2])
-        except (binascii.Error, ValueError):
-            raise CiphertextError(f"{where}: ciphertext is damaged (bad encoding)") from None
-        if len(blob) < 12 + 16:
+    def decrypt(self, token: str | bytes, aad: bytes, *, where: str = "a field") -> str:
+        """The plaintext of ``token`` (text or binary); ``where`` (e.g. ``source_records.raw``) only
+        labels errors."""
+        if isinstance(token, bytes):
+            label = _BINARY_LABEL.match(token)
+            if label is None:
+                raise CiphertextError(f"{where}: not a custhub ciphertext")
+            kid, blob = int(label.group(1)), token[label.end():]
+        else:
+            kid, blob = self._text_parts(token, where)
+        if len(blob) < _SEALED_SIZE:
             raise CiphertextError(f"{where}: ciphertext is damaged (too short)")
         try:
             plain = self._aesgcm(kid).decrypt(blob[:12], blob[12:], _full_aad(kid, aad))
@@ -159,12 +187,23 @@ class FieldCipher:
         except UnicodeDecodeError:  # authenticated but not ours: cannot happen without the key
             raise CiphertextError(f"{where}: ciphertext does not hold text") from None
 
+    @staticmethod
+    def _text_parts(token: Any, where: str) -> tuple[int, bytes]:
+        parts = token.split(".", 2) if isinstance(token, str) else ()
+        if len(parts) != 3 or parts[0] != FORMAT or not (parts[1].isascii() and parts[1].isdigit()) \
+                or len(parts[1]) > 9:
+            raise CiphertextError(f"{where}: not a custhub ciphertext")
+        try:
+            return int(parts[1]), _b64decode(parts[2])
+        except (binascii.Error, ValueError):
+            raise CiphertextError(f"{where}: ciphertext is damaged (bad encoding)") from None
+
     def encrypt_json(self, value: Any, aad: bytes) -> str:
         return self.encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")), aad)
 
-    def decrypt_json(self, token: str, aad: bytes, *, where: str = "a field") -> Any:
+    def decrypt_json(self, token: str | bytes, aad: bytes, *, where: str = "a field") -> Any:
         return json.loads(self.decrypt(token, aad, where=where))
 
-    def reseal(self, token: str, aad: bytes, *, where: str = "a field") -> str:
+    def reseal(self, token: str | bytes, aad: bytes, *, where: str = "a field") -> str:
         """``token`` sealed again under the active key (the same plaintext, the same location)."""
         return self.encrypt(self.decrypt(token, aad, where=where), aad)

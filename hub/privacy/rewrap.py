@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
+from sqlalchemy.engine import Dialect
 
 from hub.privacy.crypto import FieldCipher, is_ciphertext, kid_of, kid_prefix
 from hub.privacy.tables import privacy_rewrap
@@ -150,7 +151,7 @@ def references(conn: Connection, target: RewrapTarget, kid: int) -> int:
     for column in target.value_columns:
         col = target.table.c[column]
         total += conn.execute(select(func.count()).select_from(target.table)
-                              .where(col.startswith(prefix, autoescape=True))).scalar_one()
+                              .where(_starts_with(conn.dialect, col, prefix))).scalar_one()
     return total
 
 
@@ -161,8 +162,16 @@ def references_anywhere(conn: Connection, kid: int, targets: list[RewrapTarget] 
 NOT_PERSONAL = ("null",)  # JSON null (a purged payload) carries no data and stays as it is
 
 
-def _plaintext(col):  # noqa: ANN001, ANN202
-    return and_(col.is_not(None), ~col.startswith("ch1.", autoescape=True), col.not_in(NOT_PERSONAL))
+def _starts_with(dialect: Dialect, col: Any, prefix: str) -> Any:
+    """``col`` starts with the ASCII ``prefix``, for text and binary tokens alike: SQLite keeps binary
+    tokens as BLOBs (``hub.store.records.write_records``), which LIKE does not match."""
+    if dialect.name == "sqlite":
+        return func.hex(func.substr(col, 1, len(prefix))) == prefix.encode("ascii").hex().upper()
+    return col.startswith(prefix, autoescape=True)
+
+
+def _plaintext(dialect: Dialect, col: Any) -> Any:
+    return and_(col.is_not(None), ~_starts_with(dialect, col, "ch1."), col.not_in(NOT_PERSONAL))
 
 
 def plaintext_count(conn: Connection, target: RewrapTarget) -> int:
@@ -170,7 +179,8 @@ def plaintext_count(conn: Connection, target: RewrapTarget) -> int:
     total = 0
     for column in target.value_columns:
         col = target.table.c[column]
-        total += conn.execute(select(func.count()).select_from(target.table).where(_plaintext(col))).scalar_one()
+        total += conn.execute(select(func.count()).select_from(target.table)
+                              .where(_plaintext(conn.dialect, col))).scalar_one()
     return total
 
 
@@ -184,7 +194,8 @@ def seal_plaintext(engine: Engine, cipher: FieldCipher, target: RewrapTarget, *,
     sealed, last = 0, None
     while True:
         with engine.begin() as conn:
-            query = select(target.table).where(or_(*(_plaintext(c) for c in cols))).order_by(key_col).limit(batch_size)
+            query = (select(target.table).where(or_(*(_plaintext(engine.dialect, c) for c in cols)))
+                     .order_by(key_col).limit(batch_size))
             if last is not None:
                 query = query.where(key_col > last)
             rows = conn.execute(query).mappings().all()

@@ -56,11 +56,11 @@ class PrivacyRuntime:
     def seal_json(self, table: str, column: str, row_key: Any, value: Any) -> str:
         return self.cipher.encrypt_json(value, location_aad(table, column, row_key))
 
-    def open(self, table: str, column: str, row_key: Any, token: str) -> str:
+    def open(self, table: str, column: str, row_key: Any, token: str | bytes) -> str:
         """The plaintext of a value sealed by ``seal`` at the same location (``CiphertextError`` if not)."""
         return self.cipher.decrypt(token, location_aad(table, column, row_key), where=f"{table}.{column}")
 
-    def open_json(self, table: str, column: str, row_key: Any, token: str) -> Any:
+    def open_json(self, table: str, column: str, row_key: Any, token: str | bytes) -> Any:
         return self.cipher.decrypt_json(token, location_aad(table, column, row_key), where=f"{table}.{column}")
 
     def content_hash(self, data: bytes) -> str:

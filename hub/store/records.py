@@ -16,13 +16,14 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
-from hub.privacy.crypto import location_aad
+from hub.privacy.crypto import location_aad, text_token
 from hub.privacy.rewrap import RewrapTarget, register_target
 from hub.store.bulk import db_value, in_values, insert_rows_with_ids, update_rows, values_param
 from hub.store.schema import quarantine, source_records
 from hub.store.sealed import open_json, seal_json, source_key
 
 SEALED = "ch1."  # how every sealed value starts (``hub.privacy.crypto``); JSON text never does
+SEALED_BINARY = SEALED.encode("ascii")  # ... and every binary one
 
 
 def _aad_of(table: str) -> Any:
@@ -38,23 +39,33 @@ register_target(RECORDS_TARGET)
 register_target(QUARANTINE_TARGET)
 
 
-def open_raw(connection: str, stream: str, source_pk: str, stored: str) -> Any:
+def open_raw(connection: str, stream: str, source_pk: str, stored: str | bytes) -> Any:
     """A source record's raw record as the source sent it."""
     return open_json("source_records", "raw", source_key(connection, stream, source_pk), stored)
 
 
-def open_canonical(connection: str, stream: str, source_pk: str, stored: str) -> Any:
+def open_canonical(connection: str, stream: str, source_pk: str, stored: str | bytes) -> Any:
     """A source record's cleaned canonical record."""
     return open_json("source_records", "canonical", source_key(connection, stream, source_pk), stored)
 
 
-def open_quarantine_raw(connection: str, stream: str, source_pk: str, stored: str) -> Any:
+def open_quarantine_raw(connection: str, stream: str, source_pk: str, stored: str | bytes) -> Any:
     """A quarantine row's raw record."""
     return open_json("quarantine", "raw", source_key(connection, stream, source_pk), stored)
 
 
 def _sealed(table: str, column: str, connection: str, stream: str, pk: str, value: str) -> str:
     return value if value.startswith(SEALED) else seal_json(table, column, source_key(connection, stream, pk), value)
+
+
+def _stored(column: str, connection: str, stream: str, pk: str, value: str | bytes, binary: bool) -> str | bytes:
+    """A source record's ``column`` as the store keeps it: sealed (plain JSON is sealed here), and a
+    binary token as text where the column takes text only."""
+    if isinstance(value, bytes):
+        if value.startswith(SEALED_BINARY):
+            return value if binary else text_token(value)
+        value = value.decode("utf-8")
+    return _sealed("source_records", column, connection, stream, pk, value)
 
 
 # Tuples, so that a batch crosses from a worker process as cheaply as pickle allows (plain tuples
@@ -82,8 +93,8 @@ ConsentValues = tuple[str, str, str, bool, str, str, str | None, datetime, datet
 class GoodRecord(NamedTuple):
     source_pk: str
     record_hash: str  # keyed (``PrivacyRuntime.content_hash``)
-    raw: str  # sealed JSON (plain JSON is sealed on write)
-    canonical: str
+    raw: str | bytes  # sealed JSON, a text or binary token (plain JSON is sealed on write)
+    canonical: str | bytes
     suppression: tuple[tuple[str, str], ...] = ()  # (kind, blind-index digest) of its identifiers
     consents: tuple[ConsentRow, ...] = ()
 
@@ -125,15 +136,19 @@ def write_records(conn: Connection, connection: str, stream: str, records: Seque
     latest = {r[0]: r for r in records}  # a pk repeated in one batch: the last one wins
     known = existing_hashes(conn, connection, stream, list(latest))
     ts = db_value(conn, source_records.c.updated_at, now)
+    # SQLite keeps binary tokens (from ingest's workers) as they come, in its dynamically typed
+    # columns; PostgreSQL's text columns get them as text.
+    binary = conn.dialect.name == "sqlite"
     inserts, updates = [], []
     get = known.get
     for pk, (_, record_hash, raw, canonical, *_) in latest.items():
         previous = get(pk)
         if previous == record_hash:
             continue
-        if not raw.startswith(SEALED) or not canonical.startswith(SEALED):
-            raw = _sealed("source_records", "raw", connection, stream, pk, raw)
-            canonical = _sealed("source_records", "canonical", connection, stream, pk, canonical)
+        if not (binary and raw.__class__ is bytes and canonical.__class__ is bytes
+                and raw.startswith(SEALED_BINARY) and canonical.startswith(SEALED_BINARY)):
+            raw = _stored("raw", connection, stream, pk, raw, binary)
+            canonical = _stored("canonical", connection, stream, pk, canonical, binary)
         if previous is None:
             inserts.append((connection, stream, pk, record_hash, raw, canonical, ts, ts, run_id))
         else:

@@ -18,6 +18,7 @@ from hub.privacy.crypto import FORMAT, is_ciphertext
 from hub.privacy.runtime import current
 
 _PREFIX = f"{FORMAT}."
+_BINARY_PREFIX = _PREFIX.encode("ascii")
 
 
 def seal_text(table: str, column: str, row_key: Any, text: str) -> str:
@@ -36,9 +37,16 @@ def seal_json(table: str, column: str, row_key: Any, value: Any) -> str:
     return current().seal(table, column, row_key, text)
 
 
+def is_sealed(stored: Any) -> bool:
+    """Whether a stored value is sealed (a text or binary token) rather than plaintext JSON, which
+    never starts with "ch1." (a full ``is_ciphertext`` check scans the whole token)."""
+    if isinstance(stored, str):
+        return stored.startswith(_PREFIX)
+    return isinstance(stored, bytes) and stored.startswith(_BINARY_PREFIX)
+
+
 def open_json(table: str, column: str, row_key: Any, stored: str | bytes) -> Any:
-    # JSON text never starts with "ch1." (a full is_ciphertext check scans the whole token)
-    if isinstance(stored, str) and stored.startswith(_PREFIX):
+    if is_sealed(stored):
         return orjson.loads(current().open(table, column, row_key, stored))
     return orjson.loads(stored)
 
