@@ -173,10 +173,10 @@ class IngestRun:
             state = {} if self.full_refresh else runs.load_state(conn, self.connection.name)
             for name, run in self.streams.items():
                 run.has_open_quarantine = records.open_quarantine_count(conn, self.connection.name, name) > 0
-        if self._large_read(source, src_config, selections, state):
-            self._start_pool()  # the workers start up while the source does
         error = None
         try:
+            if self._large_read(source, src_config, selections, state):
+                self._start_pool()  # the workers start up while the source does
             with fewer_collections():
                 self._consume(source.read(src_config, selections, state))
         except CusthubError as exc:
