@@ -27,7 +27,7 @@ from hub.identity.tables import (
     identity_profiles,
     identity_state,
 )
-from hub.privacy.crypto import FORMAT, location_aad
+from hub.privacy.crypto import location_aad
 from hub.privacy.rewrap import RewrapTarget, register_target
 from hub.privacy.runtime import current
 from hub.store.bulk import db_value, in_values, insert_rows, update_rows, values_param
@@ -35,7 +35,6 @@ from hub.store.schema import source_records
 from hub.store.sealed import is_sealed, open_json, seal_text, source_key
 
 CHUNK = 20_000
-_SEALED = f"{FORMAT}."  # how a sealed value starts (JSON text never does)
 GOLDEN = ("identity_profiles", "golden")
 register_target(RewrapTarget(table=identity_profiles, key_column="id", value_columns=("golden",),
                              aad=lambda column, row: location_aad("identity_profiles", column, row["id"])))
@@ -65,7 +64,7 @@ def open_golden(profile_id: int, stored: str | None) -> dict[str, Any]:
     compact one (``golden.golden_text``)."""
     if not stored:
         return {}
-    if isinstance(stored, str) and stored.startswith(_SEALED):
+    if is_sealed(stored):
         stored = current().open(*GOLDEN, int(profile_id), stored)
     return parse_golden(stored)
 KEY_COLUMNS = ("record_id", "kind", "digest", "name_digest")
