@@ -54,6 +54,8 @@ def test_no_guess_for_a_workbook_and_nothing_for_a_missing_file(tmp_path):
     config = {"files": [{"path": str(tmp_path / "w.xlsx"), "stream": "w", "primary_key": ["序号"]}]}
     assert estimated_rows(config, ["w"], {}) is None
     assert estimated_rows(file_config(tmp_path, "gone"), ["gone"], {}) == 0  # reading it says why
+    (tmp_path / "folder.csv").mkdir()  # stat works, opening does not
+    assert estimated_rows(file_config(tmp_path, "folder"), ["folder"], {}) == 0
 
 
 @pytest.fixture

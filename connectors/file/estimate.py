@@ -36,14 +36,14 @@ def estimated_rows(config: Mapping[str, Any], streams: Iterable[str],
 def _rows_left(settings: FileSettings, saved: Mapping[str, Any]) -> int | None:
     try:
         stat = os.stat(settings.path)
+        same_file = saved.get("mtime_ns") == stat.st_mtime_ns and saved.get("size") == stat.st_size
+        if same_file and saved.get("done"):
+            return 0
+        if settings.format not in ("csv", "jsonl"):
+            return None
+        rows = _rows_in(settings, stat.st_size)
     except OSError:
-        return 0  # reading it reports the problem
-    same_file = saved.get("mtime_ns") == stat.st_mtime_ns and saved.get("size") == stat.st_size
-    if same_file and saved.get("done"):
-        return 0
-    if settings.format not in ("csv", "jsonl"):
-        return None
-    rows = _rows_in(settings, stat.st_size)
+        return 0  # missing or unreadable: reading it reports the problem in one line
     offset = int(saved.get("offset") or 0) if same_file else 0
     return max(rows - offset, 0)
 
